@@ -1,0 +1,27 @@
+# Quick start: `make demo` and `make test` each set up the environment first
+# (into the active virtualenv/conda env, else ./.venv) when needed.
+SHELL := /bin/bash
+ifneq ($(VIRTUAL_ENV),)
+PYTHON := $(VIRTUAL_ENV)/bin/python
+else ifneq ($(CONDA_PREFIX),)
+PYTHON := $(CONDA_PREFIX)/bin/python
+else
+PYTHON := $(CURDIR)/.venv/bin/python
+endif
+
+.PHONY: setup demo test bench check-env
+
+setup:
+	bash tools/setup_env.sh
+
+check-env:
+	$(PYTHON) tools/check_env.py
+
+demo: setup
+	$(PYTHON) tools/demo.py
+
+test: setup
+	$(PYTHON) -m pytest tests -q -p no:cacheprovider
+
+bench: setup
+	$(PYTHON) tools/benchmarks/run_all.py

@@ -1,0 +1,161 @@
+"""COCO-style top-down dataset of medical landmarks with physical calibration."""
+import json
+import os.path as osp
+from typing import List, Optional, Sequence, Tuple
+
+import numpy as np
+from mmengine.fileio import get_local_path
+
+from mmpose.datasets.datasets.base import BaseCocoStyleDataset
+from mmpose.registry import DATASETS
+
+
+class DatasetFormatError(ValueError):
+    """An annotation file or image that cannot be used, named in the message."""
+
+
+@DATASETS.register_module()
+class MedicalLandmarkDataset(BaseCocoStyleDataset):
+    """One whole-image instance per radiograph, with its pixel calibration.
+
+    Reads COCO keypoint JSON (``images`` / ``annotations`` / ``categories``,
+    one annotation per image, ``bbox`` = whole image) as released with
+    MedSapiens. Every sample gets a ``calibration`` dict that the
+    :class:`MedicalLandmarkMetric` uses to turn pixel errors into physical
+    units, so the metric needs no per-dataset code:
+
+    - ``spacing``: (x, y) size of one pixel, in ``unit``. Taken from the
+      image entry's ``spacing`` when present, else from ``spacing`` given to
+      the dataset, else from the class default ``DEFAULT_SPACING``.
+    - ``unit``: name of the unit of the reported errors (``'mm'``,
+      ``'px@512'``...).
+    - ``normalize``: ``None``, or ``dict(pair=(i, j), distance=d)`` meaning
+      that errors are rescaled per image so that ground-truth landmarks ``i``
+      and ``j`` lie ``d`` units apart.
+
+    The whole annotation file is checked when the dataset is built; a problem
+    raises :class:`DatasetFormatError` naming the file and the image id
+    instead of surfacing mid-epoch or dropping the sample.
+
+    Args:
+        spacing (float | Sequence[float], optional): Pixel spacing (x, y) used
+            for images without their own ``spacing``.
+        check_images (bool): Verify at build time that every image file exists.
+            Defaults to True.
+        **kwargs: See :class:`BaseCocoStyleDataset`.
+    """
+
+    DEFAULT_SPACING: Optional[Tuple[float, float]] = None
+    UNIT: str = 'mm'
+    NORMALIZE: Optional[dict] = None
+
+    def __init__(self,
+                 *args,
+                 spacing: Optional[Sequence[float]] = None,
+                 check_images: bool = True,
+                 **kwargs):
+        self.spacing = _as_xy(spacing) if spacing is not None else self.DEFAULT_SPACING
+        self.check_images = check_images
+        super().__init__(*args, **kwargs)
+
+    # ---------------------------------------------------------------- loading
+    def _load_annotations(self) -> List[dict]:
+        coco = self._read_json()
+        num_keypoints = self.metainfo['num_keypoints']
+        self._metainfo['CLASSES'] = coco.get('categories', [])
+
+        images = {}
+        for img in coco['images']:
+            for key in ('id', 'file_name', 'width', 'height'):
+                if key not in img:
+                    self._fail(img.get('id'), f'image entry lacks "{key}"')
+            if img['id'] in images:
+                self._fail(img['id'], 'duplicate image id')
+            images[img['id']] = img
+
+        data_list, annotated = [], set()
+        for ann in coco['annotations']:
+            img_id = ann.get('image_id')
+            if img_id not in images:
+                self._fail(img_id, f'annotation {ann.get("id")} refers to an unknown image')
+            if img_id in annotated:
+                self._fail(img_id, 'more than one annotation for a whole-image landmark set')
+            annotated.add(img_id)
+            img = images[img_id]
+            kpts = ann.get('keypoints')
+            if kpts is None or len(kpts) != 3 * num_keypoints:
+                got = None if kpts is None else len(kpts) / 3
+                self._fail(img_id, f'expected {num_keypoints} keypoints '
+                           f'({3 * num_keypoints} numbers), got {got}')
+            kpts = np.asarray(kpts, dtype=np.float64).reshape(-1, 3)
+            if not np.isfinite(kpts).all():
+                self._fail(img_id, 'keypoints contain NaN or infinity')
+            visible = kpts[:, 2] > 0
+            xy = kpts[visible, :2]
+            outside = (xy[:, 0] < 0) | (xy[:, 1] < 0) | (xy[:, 0] > img['width'] - 1) | \
+                      (xy[:, 1] > img['height'] - 1)
+            if outside.any():
+                idx = np.flatnonzero(visible)[outside].tolist()
+                self._fail(img_id, f'keypoints {idx} lie outside the '
+                           f'{img["width"]}x{img["height"]} image')
+            ann.setdefault('bbox', [0, 0, img['width'], img['height']])
+            data_info = self.parse_data_info(dict(raw_ann_info=ann, raw_img_info=img))
+            if self.check_images and not osp.isfile(data_info['img_path']):
+                self._fail(img_id, f'image file {data_info["img_path"]} does not exist')
+            data_list.append(data_info)
+
+        missing = sorted(set(images) - annotated)
+        if missing:
+            self._fail(missing[0], f'{len(missing)} image(s) have no annotation')
+        if not data_list:
+            raise DatasetFormatError(f'{self.ann_file}: no annotated images')
+        return data_list
+
+    def _read_json(self) -> dict:
+        if not osp.isfile(self.ann_file):
+            raise DatasetFormatError(f'Annotation file {self.ann_file} does not exist')
+        try:
+            with get_local_path(self.ann_file) as path, open(path, encoding='utf-8') as f:
+                coco = json.load(f)
+        except json.JSONDecodeError as e:
+            raise DatasetFormatError(
+                f'{self.ann_file}: not valid JSON (truncated or corrupt?): {e}') from e
+        for key in ('images', 'annotations'):
+            if key not in coco:
+                raise DatasetFormatError(f'{self.ann_file}: missing top-level "{key}"')
+        return coco
+
+    def _fail(self, img_id, message: str):
+        raise DatasetFormatError(f'{self.ann_file}, image id {img_id}: {message}')
+
+    def parse_data_info(self, raw_data_info: dict) -> dict:
+        data_info = super().parse_data_info(raw_data_info)
+        img = raw_data_info['raw_img_info']
+        data_info['calibration'] = self._calibration(img)
+        # Whole-image instances: the box is the image, not a clipped copy of it.
+        data_info['bbox'] = np.array([[0, 0, img['width'], img['height']]], dtype=np.float32)
+        return data_info
+
+    def _calibration(self, img: dict) -> dict:
+        if 'spacing' in img:
+            spacing = _as_xy(img['spacing'])
+        elif self.spacing is not None:
+            spacing = self.spacing
+        else:
+            self._fail(img['id'], f'no pixel spacing: the image entry has no "spacing" '
+                       f'and {type(self).__name__} has no default')
+        if not all(np.isfinite(spacing)) or min(spacing) <= 0:
+            self._fail(img['id'], f'invalid pixel spacing {spacing}')
+        return dict(spacing=spacing, unit=self.UNIT, normalize=self.NORMALIZE)
+
+    def _get_topdown_data_infos(self, data_list: List[dict]) -> List[dict]:
+        # Every image was validated above; none is silently dropped.
+        return data_list
+
+
+def _as_xy(spacing) -> Tuple[float, float]:
+    if np.isscalar(spacing):
+        return (float(spacing), float(spacing))
+    if len(spacing) != 2:
+        raise ValueError(f'spacing must be a number or (x, y), got {spacing}')
+    return (float(spacing[0]), float(spacing[1]))

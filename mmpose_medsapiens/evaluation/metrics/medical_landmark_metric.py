@@ -1,0 +1,137 @@
+"""Success detection rate and mean radial error in physical units."""
+from collections import OrderedDict, defaultdict
+from typing import Dict, List, Optional, Sequence
+
+import numpy as np
+from mmengine.evaluator import BaseMetric
+from mmengine.logging import MMLogger
+
+from mmpose.registry import METRICS
+
+
+def radial_errors(pred: np.ndarray, gt: np.ndarray, calibration: dict) -> np.ndarray:
+    """Per-landmark radial error of one image in the calibration's unit.
+
+    ``PE = factor * ||(gt - pred) * spacing||`` where ``factor`` is 1, or, for a
+    ``normalize=dict(pair=(i, j), distance=d)`` rule, ``d / ||(gt_i - gt_j) * spacing||``.
+
+    Args:
+        pred (np.ndarray): Predicted landmarks (K, 2) in original pixels.
+        gt (np.ndarray): Ground-truth landmarks (K, 2) in original pixels.
+        calibration (dict): ``spacing`` (x, y), ``unit``, ``normalize``.
+    """
+    spacing = np.asarray(calibration['spacing'], dtype=np.float64)
+    errors = np.linalg.norm((gt.astype(np.float64) - pred.astype(np.float64)) * spacing, axis=-1)
+    rule = calibration.get('normalize')
+    if rule:
+        i, j = rule['pair']
+        ref = np.linalg.norm((gt[i].astype(np.float64) - gt[j]) * spacing)
+        if ref <= 0:
+            raise ValueError(f'normalisation landmarks {i} and {j} coincide')
+        errors = errors * (rule['distance'] / ref)
+    return errors
+
+
+@METRICS.register_module()
+class MedicalLandmarkMetric(BaseMetric):
+    """Mean radial error (MRE) and success detection rate (SDR).
+
+    Errors are measured in original-image coordinates and converted with each
+    sample's ``calibration`` (see :class:`MedicalLandmarkDataset`), so one
+    metric serves every landmark set. Landmarks whose ground truth is not
+    visible are left out, never counted as zero error.
+
+    Reported keys (``<u>`` is the calibration unit, e.g. ``mm``):
+    ``MRE_<u>``, ``STD_<u>`` (population std over all point errors),
+    ``MedianRE_<u>`` and ``SDR_<r><u>`` in percent. When samples come from
+    several datasets, each key is also reported per dataset as
+    ``<dataset_name>/<key>``.
+
+    Args:
+        radii (Sequence[float]): SDR radii in the calibration unit.
+            Defaults to (2, 2.5, 3, 4).
+        inclusive (bool): Count ``PE <= r`` as success instead of the strict
+            ``PE < r`` of the MedSapiens/Payer evaluator. Defaults to False.
+        collect_device (str): ``'cpu'`` or ``'gpu'``.
+        prefix (str, optional): Key prefix.
+    """
+
+    default_prefix: Optional[str] = None
+
+    def __init__(self,
+                 radii: Sequence[float] = (2, 2.5, 3, 4),
+                 inclusive: bool = False,
+                 collect_device: str = 'cpu',
+                 prefix: Optional[str] = None):
+        super().__init__(collect_device=collect_device, prefix=prefix)
+        self.radii = tuple(float(r) for r in radii)
+        self.inclusive = inclusive
+
+    def process(self, data_batch: Sequence[dict], data_samples: Sequence[dict]) -> None:
+        for sample in data_samples:
+            name = sample.get('img_path', sample.get('img_id'))
+            calibration = sample.get('calibration')
+            if calibration is None:
+                raise KeyError(
+                    f'{name}: the data sample has no "calibration"; build the dataset '
+                    f'from MedicalLandmarkDataset and keep "calibration" in '
+                    f'PackPoseInputs(meta_keys=...)')
+            pred = np.asarray(sample['pred_instances']['keypoints'])[0]
+            gt = np.asarray(sample['gt_instances']['keypoints'])[0]
+            visible = np.asarray(sample['gt_instances']['keypoints_visible'])[0]
+            if visible.ndim == 2:  # (K, 2) as written by KeypointConverter
+                visible = visible[:, 0]
+            if pred.shape != gt.shape:
+                raise ValueError(f'{name}: {pred.shape[0]} predicted landmarks for '
+                                 f'{gt.shape[0]} ground-truth landmarks')
+            errors = radial_errors(pred, gt, calibration)
+            errors[visible <= 0] = np.nan
+            self.results.append(
+                dict(img_id=sample.get('img_id'), img_path=sample.get('img_path'),
+                     dataset_name=sample.get('dataset_name', ''),
+                     unit=calibration['unit'], errors=errors))
+
+    def compute_metrics(self, results: List[dict]) -> Dict[str, float]:
+        if not results:
+            raise ValueError('MedicalLandmarkMetric got no results to evaluate')
+        groups = defaultdict(list)
+        for res in results:
+            groups[res['dataset_name']].append(res)
+        metrics = OrderedDict()
+        for unit in sorted({r['unit'] for r in results}):
+            metrics.update(self._summary([r for r in results if r['unit'] == unit], unit))
+        if len(groups) > 1:
+            for dataset_name, group in groups.items():
+                for key, value in self._summary(group, group[0]['unit']).items():
+                    metrics[f'{dataset_name}/{key}'] = value
+        self._log_per_landmark(groups)
+        return metrics
+
+    def _summary(self, results: List[dict], unit: str) -> Dict[str, float]:
+        errors = np.concatenate([r['errors'] for r in results])
+        errors = errors[~np.isnan(errors)]
+        if errors.size == 0:
+            raise ValueError('MedicalLandmarkMetric: no visible ground-truth landmark '
+                             'in the evaluated samples')
+        out = OrderedDict()
+        out[f'MRE_{unit}'] = float(errors.mean())
+        out[f'STD_{unit}'] = float(errors.std())
+        out[f'MedianRE_{unit}'] = float(np.median(errors))
+        for r in self.radii:
+            success = errors <= r if self.inclusive else errors < r
+            out[f'SDR_{r:g}{unit}'] = float(100.0 * success.mean())
+        return out
+
+    def _log_per_landmark(self, groups: Dict[str, List[dict]]) -> None:
+        logger = MMLogger.get_current_instance()
+        for dataset_name, group in groups.items():
+            errors = np.stack([r['errors'] for r in group])  # (N, K)
+            unit = group[0]['unit']
+            names = (self.dataset_meta or {}).get('keypoint_id2name', {})
+            lines = [f'per-landmark MRE ({dataset_name or "dataset"}, {unit}):']
+            for k in range(errors.shape[1]):
+                col = errors[:, k]
+                col = col[~np.isnan(col)]
+                mre = f'{col.mean():.3f}' if col.size else 'n/a'
+                lines.append(f'  {k:3d} {names.get(k, ""):<28s} {mre}')
+            logger.info('\n'.join(lines))

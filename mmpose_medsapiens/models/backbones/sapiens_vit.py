@@ -1,0 +1,189 @@
+"""Sapiens ViT backbone with in-place LoRA on its attention layers."""
+import copy
+import math
+from typing import Dict, Optional, Sequence, Tuple, Union
+
+import torch
+import torch.nn as nn
+from mmengine.logging import MMLogger
+from mmpretrain.models.backbones import VisionTransformer
+from mmpretrain.models.utils import resize_pos_embed
+
+from mmpose.registry import MODELS
+from .lora_linear import LoRALinear
+
+# Sapiens arch presets (facebookresearch/sapiens, pretrain/configs/sapiens_mae).
+SAPIENS_ARCHS = {
+    'sapiens_0.3b': dict(embed_dims=1024, num_layers=24, num_heads=16, feedforward_channels=4096),
+    'sapiens_0.6b': dict(embed_dims=1280, num_layers=32, num_heads=16, feedforward_channels=5120),
+    'sapiens_1b': dict(embed_dims=1536, num_layers=40, num_heads=24, feedforward_channels=6144),
+    'sapiens_2b': dict(embed_dims=1920, num_layers=48, num_heads=32, feedforward_channels=7680),
+}
+
+# MedSapiens adapter recipe: rank 4 on qkv, rank 8 on the output projection.
+DEFAULT_LORA = dict(
+    targets=dict(qkv=dict(rank=4, alpha=4), proj=dict(rank=8, alpha=8)),
+    drop_rate=0.1)
+
+
+def _count(params) -> int:
+    return sum(p.numel() for p in params)
+
+
+@MODELS.register_module()
+class SapiensViT(VisionTransformer):
+    """Sapiens Vision Transformer with optional LoRA, for top-down pose heads.
+
+    A stock mmpretrain ``VisionTransformer`` that knows the Sapiens archs and
+    defaults (patch 16 with padding 2, qkv bias, final norm, no class token,
+    feature-map output) and can put LoRA adapters *in place* on the attention
+    linears. Parameter names stay ``layers.N.*`` so MMPose's layer-wise lr decay
+    keeps working, and the base weights keep the names of the published
+    checkpoints.
+
+    When ``lora`` is set, every backbone parameter except the adapters is
+    frozen (patch embedding, position embedding and norms included).
+
+    Args:
+        arch (str | dict): ``'sapiens_0.3b'``, ``'sapiens_0.6b'``,
+            ``'sapiens_1b'``, ``'sapiens_2b'``, any mmpretrain ViT arch, or a
+            dict with ``embed_dims``, ``num_layers``, ``num_heads`` and
+            ``feedforward_channels``.
+        img_size (int | tuple): Input size as (h, w), e.g. ``(1024, 768)``.
+        lora (dict, optional): ``dict(targets=dict(qkv=dict(rank, alpha),
+            proj=dict(rank, alpha)), drop_rate=0.1)``. A target with rank 0 is
+            left plain. ``None`` means plain fine-tuning of the whole backbone.
+            Defaults to the MedSapiens recipe.
+        **kwargs: Other ``VisionTransformer`` arguments.
+    """
+
+    arch_zoo = {**VisionTransformer.arch_zoo, **SAPIENS_ARCHS}
+
+    def __init__(self,
+                 arch: Union[str, dict] = 'sapiens_0.3b',
+                 img_size: Union[int, Tuple[int, int]] = (1024, 768),
+                 patch_size: int = 16,
+                 qkv_bias: bool = True,
+                 final_norm: bool = True,
+                 with_cls_token: bool = False,
+                 out_type: str = 'featmap',
+                 patch_cfg: Optional[dict] = None,
+                 lora: Optional[dict] = DEFAULT_LORA,
+                 **kwargs):
+        if isinstance(arch, str) and arch.lower() not in self.arch_zoo:
+            raise KeyError(f'Arch {arch} is not known to SapiensViT; choose one of '
+                           f'{sorted(self.arch_zoo)} or pass a dict')
+        super().__init__(
+            arch=arch,
+            img_size=img_size,
+            patch_size=patch_size,
+            qkv_bias=qkv_bias,
+            final_norm=final_norm,
+            with_cls_token=with_cls_token,
+            out_type=out_type,
+            patch_cfg=dict(padding=2) if patch_cfg is None else patch_cfg,
+            **kwargs)
+        self.lora_cfg = copy.deepcopy(lora)
+        if lora:
+            self._add_lora(lora)
+            self._freeze_all_but_lora()
+
+    # ------------------------------------------------------------------ LoRA
+    def _add_lora(self, lora: dict) -> None:
+        unknown = set(lora) - {'targets', 'drop_rate'}
+        if unknown:
+            raise KeyError(f'Unknown LoRA options {sorted(unknown)}; use targets and drop_rate')
+        drop_rate = lora.get('drop_rate', 0.)
+        for target, spec in lora.get('targets', {}).items():
+            rank = spec.get('rank', 0)
+            if rank == 0:
+                continue
+            found = 0
+            for layer in self.layers:
+                linear = getattr(layer.attn, target, None)
+                if not isinstance(linear, nn.Linear):
+                    continue
+                setattr(layer.attn, target,
+                        LoRALinear.from_linear(linear, rank, spec.get('alpha', rank), drop_rate))
+                found += 1
+            if not found:
+                raise KeyError(f'LoRA target "{target}" is not a linear of the attention '
+                               f'layers (try "qkv" or "proj")')
+
+    def _freeze_all_but_lora(self) -> None:
+        for name, param in self.named_parameters():
+            param.requires_grad = '.lora_' in name
+
+    def lora_modules(self) -> Dict[str, LoRALinear]:
+        return {n: m for n, m in self.named_modules() if isinstance(m, LoRALinear)}
+
+    @torch.no_grad()
+    def merge_lora(self) -> None:
+        """Fold every adapter into its base weight; the model becomes a plain ViT."""
+        for name, module in self.lora_modules().items():
+            parent_name, child = name.rsplit('.', 1)
+            setattr(self.get_submodule(parent_name), child, module.merge())
+        self.lora_cfg = None
+
+    # --------------------------------------------------------- weights / log
+    def init_weights(self):
+        super().init_weights()
+        logger = MMLogger.get_current_instance()
+        total = _count(self.parameters())
+        trainable = _count(p for p in self.parameters() if p.requires_grad)
+        logger.info(f'SapiensViT: {trainable:,} trainable / {total:,} parameters '
+                    f'({100.0 * trainable / max(total, 1):.3f}%)')
+
+    def _prepare_pos_embed(self, state_dict, prefix, *args, **kwargs):
+        """Resize a checkpoint's position embedding to this model's grid.
+
+        Handles the class token of the pretrain release (64x64 + 1 tokens,
+        dropped here) and non-square source grids (64x48 pose checkpoints),
+        which mmpretrain's square-root guess gets wrong.
+        """
+        name = prefix + 'pos_embed'
+        if name not in state_dict:
+            return
+        src = state_dict[name]
+        dst_shape = self.pos_embed.shape
+        if src.shape == dst_shape:
+            return
+        num_tokens = src.shape[1]
+        grid_h, grid_w = self.patch_resolution
+        src_grid = infer_pos_embed_grid(num_tokens, aspect=grid_h / grid_w)
+        if src_grid is None:
+            raise ValueError(f'Cannot infer the grid of a checkpoint pos_embed with '
+                             f'{num_tokens} tokens (model grid {grid_h}x{grid_w})')
+        (h, w), extra = src_grid
+        src = src[:, extra:]
+        MMLogger.get_current_instance().info(
+            f'Resize {name} from a {h}x{w} grid{" (class token dropped)" if extra else ""} '
+            f'to {grid_h}x{grid_w}')
+        state_dict[name] = resize_pos_embed(
+            src, (h, w), (grid_h, grid_w), mode=self.interpolate_mode, num_extra_tokens=0)
+
+
+def infer_pos_embed_grid(num_tokens: int, aspect: float) -> Optional[Tuple[Tuple[int, int], int]]:
+    """Guess ``((h, w), num_extra_tokens)`` of a flattened position embedding.
+
+    Square grids (with or without one class token) are exact. Otherwise the
+    factorisation ``h * w`` whose ratio ``h / w`` is closest to ``aspect`` is
+    used, which matches the Sapiens pose checkpoints (3072 = 64 x 48 for a
+    1024x768 input).
+    """
+    for extra in (0, 1):
+        n = num_tokens - extra
+        side = int(round(math.sqrt(n)))
+        if side * side == n:
+            return (side, side), extra
+    best = None
+    for extra in (0, 1):
+        n = num_tokens - extra
+        for h in range(1, n + 1):
+            if n % h:
+                continue
+            w = n // h
+            score = abs(math.log((h / w) / aspect))
+            if best is None or score < best[0]:
+                best = (score, (h, w), extra)
+    return None if best is None else (best[1], best[2])

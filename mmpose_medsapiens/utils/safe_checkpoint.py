@@ -1,0 +1,98 @@
+"""Load mmengine checkpoints with ``torch.load(weights_only=True)``.
+
+mmengine 0.10.7 calls ``torch.load`` without ``weights_only``. From torch 2.6
+on, that means ``weights_only=True`` and mmengine's own checkpoints (which hold
+numpy arrays and mmengine's ``HistoryBuffer`` in their ``meta`` and
+``message_hub``) are refused, so ``--resume`` and ``tools/test.py CKPT`` break.
+Turning ``weights_only`` off would let any downloaded ``.pth`` run code on
+unpickling. Instead, :func:`install` allow-lists exactly the extra types that
+mmengine/MMPose checkpoints contain and makes the local-file loader always
+unpickle in weights-only mode, with an error that names the file when a
+checkpoint holds anything else.
+"""
+import importlib
+import os.path as osp
+import pickle
+from typing import List
+
+import torch
+from mmengine.runner.checkpoint import CheckpointLoader
+
+# "module:attribute" of every non-tensor type found in checkpoints written by
+# mmengine's Runner for MMPose models (meta.dataset_meta, message_hub,
+# optimizer and scheduler states). numpy's private module moved in 2.0,
+# hence both spellings; the ones that do not exist are ignored.
+CHECKPOINT_SAFE_GLOBALS = (
+    'mmengine.logging.history_buffer:HistoryBuffer',
+    'numpy:ndarray',
+    'numpy:dtype',
+    'numpy.core.multiarray:_reconstruct',
+    'numpy.core.multiarray:scalar',
+    'numpy._core.multiarray:_reconstruct',
+    'numpy._core.multiarray:scalar',
+    'numpy.dtypes:Float64DType',
+    'numpy.dtypes:Float32DType',
+    'numpy.dtypes:Int64DType',
+    'numpy.dtypes:Int32DType',
+    'numpy.dtypes:UInt8DType',
+    'numpy.dtypes:BoolDType',
+)
+
+
+def _resolve(spec: str):
+    module, attr = spec.split(':')
+    try:
+        return getattr(importlib.import_module(module), attr)
+    except (ImportError, AttributeError):
+        return None
+
+
+def safe_globals() -> List[object]:
+    """The allow-listed objects that exist in this environment."""
+    return [obj for obj in map(_resolve, CHECKPOINT_SAFE_GLOBALS) if obj is not None]
+
+
+class UnsafeCheckpointError(pickle.UnpicklingError):
+    """Raised when a checkpoint holds objects outside the allow-list."""
+
+
+def safe_torch_load(filename, map_location=None):
+    """``torch.load(weights_only=True)`` with the checkpoint allow-list.
+
+    Args:
+        filename (str | file-like): The checkpoint.
+        map_location: Same as :func:`torch.load`.
+
+    Raises:
+        UnsafeCheckpointError: The file's pickle references a global outside
+            the allow-list (for instance a function that would run a command).
+    """
+    try:
+        with torch.serialization.safe_globals(safe_globals()):
+            return torch.load(filename, map_location=map_location, weights_only=True)
+    except pickle.UnpicklingError as e:
+        raise UnsafeCheckpointError(
+            f'Refused to load checkpoint {filename}: it contains objects that are '
+            f'not plain weights or mmengine training state, and unpickling them '
+            f'could run arbitrary code. Only load it with weights_only=False if you '
+            f'trust its source.\nDetails: {e}') from e
+
+
+def _load_from_local(filename, map_location):
+    filename = osp.expanduser(filename)
+    if not osp.isfile(filename):
+        raise FileNotFoundError(f'{filename} can not be found.')
+    return safe_torch_load(filename, map_location=map_location)
+
+
+def install() -> None:
+    """Make mmengine load local checkpoints safely on any torch version.
+
+    Registers the allow-list globally (so third-party code calling
+    ``torch.load`` with torch's default ``weights_only=True`` also reads
+    mmengine checkpoints) and replaces mmengine's local-path loader by
+    :func:`safe_torch_load`, which forces weights-only mode even on torch
+    versions whose default is still ``False``.
+    """
+    torch.serialization.add_safe_globals(safe_globals())
+    CheckpointLoader.register_scheme(prefixes='', force=True)(_load_from_local)

@@ -1,0 +1,85 @@
+"""Shared fixtures: a tiny synthetic landmark set and a tiny model config."""
+import os
+import os.path as osp
+import subprocess
+import sys
+
+import pytest
+
+REPO_ROOT = osp.dirname(osp.dirname(osp.abspath(__file__)))
+if REPO_ROOT not in sys.path:
+    sys.path.insert(0, REPO_ROOT)
+
+import mmpose_medsapiens  # noqa: E402,F401  (registers modules, safe loading)
+from mmpose_medsapiens.datasets.synthetic import generate_synthetic_dataset  # noqa: E402
+
+# The demo config shrunk to seconds of CPU time: a 2-layer, 32-dim ViT.
+TINY_CONFIG = """
+_base_ = [{base!r}]
+data_root = {data_root!r}
+input_size = (64, 80)
+codec = dict(type='MSRAHeatmap', input_size=input_size, heatmap_size=(16, 20), sigma=2,
+             unbiased=True)
+model = dict(
+    backbone=dict(arch=dict(embed_dims=32, num_layers=2, num_heads=2, feedforward_channels=64),
+                  img_size=(80, 64)),
+    head=dict(in_channels=32, deconv_out_channels=(16, 16), conv_out_channels=(16, ),
+              decoder=codec))
+train_pipeline = [
+    dict(type='LoadImage'),
+    dict(type='GetBBoxCenterScale', padding=1.0),
+    dict(type='RandomBBoxTransform', shift_factor=0.05, scale_factor=(0.9, 1.1),
+         rotate_factor=10.0),
+    dict(type='TopdownAffine', input_size=input_size),
+    dict(type='GenerateTarget', encoder=codec),
+    dict(type='PackPoseInputs', meta_keys={{{{_base_.meta_keys}}}}),
+]
+val_pipeline = [
+    dict(type='LoadImage'),
+    dict(type='GetBBoxCenterScale', padding=1.0),
+    dict(type='TopdownAffine', input_size=input_size),
+    dict(type='PackPoseInputs', meta_keys={{{{_base_.meta_keys}}}}),
+]
+train_dataloader = dict(batch_size=4, dataset=dict(data_root=data_root, pipeline=train_pipeline))
+val_dataloader = dict(batch_size=2, dataset=dict(data_root=data_root, pipeline=val_pipeline))
+test_dataloader = dict(batch_size=2, dataset=dict(data_root=data_root, pipeline=val_pipeline))
+train_cfg = dict(_delete_=True, type='IterBasedTrainLoop', max_iters=6, val_interval=6)
+param_scheduler = [dict(type='LinearLR', begin=0, end=4, start_factor=0.1, by_epoch=False)]
+default_hooks = dict(
+    logger=dict(interval=1),
+    checkpoint=dict(type='CheckpointHook', by_epoch=False, interval=3, max_keep_ckpts=-1,
+                    save_best=None))
+log_processor = dict(by_epoch=False)
+"""
+
+
+@pytest.fixture(scope='session')
+def synthetic_data(tmp_path_factory):
+    """16 train / 4 val / 5 test synthetic images (5: odd, for DDP padding)."""
+    root = tmp_path_factory.mktemp('synthetic')
+    generate_synthetic_dataset(str(root), num_train=16, num_val=4, num_test=5, seed=0)
+    return str(root)
+
+
+@pytest.fixture(scope='session')
+def tiny_config(synthetic_data, tmp_path_factory):
+    """Path of a config file training the tiny model on ``synthetic_data``."""
+    path = tmp_path_factory.mktemp('configs') / 'tiny_synthetic.py'
+    path.write_text(TINY_CONFIG.format(
+        base=osp.join(REPO_ROOT, 'configs', 'demo_synthetic_ceph.py'),
+        data_root=synthetic_data + '/'))
+    return str(path)
+
+
+def run_tool(args, timeout=600, env=None, check=True):
+    """Run a command from the repo root with this interpreter; return the process."""
+    full_env = dict(os.environ)
+    full_env.setdefault('OMP_NUM_THREADS', '1')
+    full_env.update(env or {})
+    proc = subprocess.run([sys.executable, *args] if not args[0].endswith('.sh') else
+                          ['bash', *args], cwd=REPO_ROOT, env=full_env, timeout=timeout,
+                          capture_output=True, text=True)
+    if check and proc.returncode != 0:
+        raise AssertionError(f'{args} exited {proc.returncode}\n--- stdout\n'
+                             f'{proc.stdout[-4000:]}\n--- stderr\n{proc.stderr[-6000:]}')
+    return proc

@@ -1,0 +1,102 @@
+"""MedicalLandmarkDataset: calibration per sample, early clear errors."""
+import copy
+import json
+import os.path as osp
+
+import numpy as np
+import pytest
+
+from mmpose_medsapiens.datasets import DatasetFormatError, SyntheticCephDataset
+
+
+def _build(data_root, ann_file='annotations/val.json', **kwargs):
+    return SyntheticCephDataset(data_root=data_root, ann_file=ann_file, data_prefix=dict(img=''),
+                                pipeline=[], **kwargs)
+
+
+def test_samples_carry_per_image_calibration(synthetic_data):
+    ds = _build(synthetic_data)
+    with open(osp.join(synthetic_data, 'annotations/val.json')) as f:
+        coco = json.load(f)
+    assert len(ds) == len(coco['images'])
+    spacing = {img['id']: tuple(img['spacing']) for img in coco['images']}
+    for i in range(len(ds)):
+        info = ds[i]
+        assert info['calibration']['spacing'] == spacing[info['img_id']]
+        assert info['calibration']['unit'] == 'mm'
+        assert info['keypoints'].shape == (1, ds.metainfo['num_keypoints'], 2)
+        w, h = info['raw_ann_info']['bbox'][2:]
+        np.testing.assert_array_equal(info['bbox'], [[0, 0, w, h]])
+    assert ds.metainfo['dataset_name'] == 'synthetic_ceph'
+    # Lateral view: no left/right pairs, a flip keeps every label.
+    assert ds.metainfo['flip_indices'] == list(range(ds.metainfo['num_keypoints']))
+
+
+def test_dataset_spacing_is_the_fallback(synthetic_data, tmp_path):
+    coco = _load(synthetic_data)
+    for img in coco['images']:
+        img.pop('spacing')
+    coco['images'][0]['spacing'] = [0.3, 0.2]
+    ann = _write(tmp_path, coco)
+    ds = _build(synthetic_data, ann_file=ann, spacing=0.1)
+    spacings = [ds[i]['calibration']['spacing'] for i in range(len(ds))]
+    assert spacings[0] == (0.3, 0.2) and set(spacings[1:]) == {(0.1, 0.1)}
+
+
+def _load(root):
+    with open(osp.join(root, 'annotations/val.json')) as f:
+        return json.load(f)
+
+
+def _write(tmp_path, coco, text=None):
+    path = tmp_path / 'ann.json'
+    path.write_text(text if text is not None else json.dumps(coco))
+    return str(path)
+
+
+def _break(kind, coco):
+    img, ann = coco['images'][1], coco['annotations'][1]
+    if kind == 'missing image':
+        img['file_name'] = 'images/nope.png'
+    elif kind == 'keypoint count':
+        ann['keypoints'] = ann['keypoints'][:-3]
+    elif kind == 'nan':
+        ann['keypoints'][0] = float('nan')
+    elif kind == 'outside':
+        ann['keypoints'][0] = img['width'] + 5.0
+    elif kind == 'no spacing':
+        img.pop('spacing')
+    elif kind == 'duplicate id':
+        coco['images'].append(copy.deepcopy(img))
+    elif kind == 'no annotation':
+        coco['annotations'].remove(ann)
+    return img['id']
+
+
+ERRORS = {
+    'missing image': 'nope.png does not exist',
+    'keypoint count': 'expected 10 keypoints',
+    'nan': 'NaN',
+    'outside': 'outside',
+    'no spacing': 'no pixel spacing',
+    'duplicate id': 'duplicate image id',
+    'no annotation': 'have no annotation',
+}
+
+
+@pytest.mark.parametrize('kind', sorted(ERRORS))
+def test_bad_input_fails_at_build_naming_file_and_image(kind, synthetic_data, tmp_path):
+    coco = _load(synthetic_data)
+    img_id = _break(kind, coco)
+    ann = _write(tmp_path, coco)
+    with pytest.raises(DatasetFormatError) as err:
+        _build(synthetic_data, ann_file=ann)
+    msg = str(err.value)
+    assert ann in msg and f'image id {img_id}' in msg and ERRORS[kind] in msg
+
+
+def test_truncated_json_names_the_file(synthetic_data, tmp_path):
+    text = json.dumps(_load(synthetic_data))
+    ann = _write(tmp_path, None, text=text[:len(text) // 2])
+    with pytest.raises(DatasetFormatError, match='not valid JSON'):
+        _build(synthetic_data, ann_file=ann)

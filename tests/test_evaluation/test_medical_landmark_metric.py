@@ -1,0 +1,127 @@
+"""MedicalLandmarkMetric against an independent Payer-style reference."""
+import numpy as np
+import pytest
+
+from mmpose_medsapiens.evaluation import MedicalLandmarkMetric
+
+
+def _reference(preds, gts, spacings, factors, radii):
+    """Landmark statistics as in Payer et al.'s evaluator used by MedSapiens.
+
+    point error = factor * ||(gt - pred) * spacing||; outliers are PE >= r.
+    """
+    pes = []
+    for pred, gt, spacing, factor in zip(preds, gts, spacings, factors):
+        for p, g in zip(pred, gt):
+            diff = (np.array(g, float) - np.array(p, float)) * np.array(spacing, float)
+            pes.append(factor * np.sqrt(np.sum(diff ** 2)))
+    pes = np.array(pes)
+    out = {'mre': np.mean(pes), 'std': np.std(pes)}
+    for r in radii:
+        out[r] = 100.0 - 100.0 * np.count_nonzero(pes >= r) / len(pes)
+    return out
+
+
+def _samples(rng, n, k, calibration_fn, dataset_name=''):
+    samples, preds, gts = [], [], []
+    for i in range(n):
+        w, h = int(rng.integers(500, 3000)), int(rng.integers(500, 3000))
+        gt = rng.uniform(0, [w - 1, h - 1], size=(k, 2))
+        pred = gt + rng.normal(0, 15, size=(k, 2))
+        cal = calibration_fn(w, h)
+        samples.append(dict(img_id=i, img_path=f'img_{i}.png', dataset_name=dataset_name,
+                            calibration=cal, pred_instances=dict(keypoints=pred[None]),
+                            gt_instances=dict(keypoints=gt[None],
+                                              keypoints_visible=np.ones((1, k)))))
+        preds.append(pred)
+        gts.append(gt)
+    return samples, preds, gts
+
+
+RULES = {
+    'head_0.1mm': lambda w, h: dict(spacing=(0.1, 0.1), unit='mm', normalize=None),
+    'legs_per_image': lambda w, h: dict(spacing=(0.155, 0.139), unit='mm', normalize=None),
+    'chest_px512': lambda w, h: dict(spacing=(512 / w, 512 / h), unit='px@512', normalize=None),
+    'hand_wrist': lambda w, h: dict(spacing=(1.0, 1.0), unit='mm',
+                                    normalize=dict(pair=(1, 5), distance=50.0)),
+}
+
+
+@pytest.mark.parametrize('rule', sorted(RULES))
+def test_matches_reference_protocol(rule):
+    rng = np.random.default_rng(0)
+    radii = (2, 2.5, 3, 4, 10)
+    samples, preds, gts = _samples(rng, 7, 8, RULES[rule])
+    metric = MedicalLandmarkMetric(radii=radii)
+    metric.process([], samples)
+    out = metric.compute_metrics(metric.results)
+
+    factors = []
+    for s, gt in zip(samples, gts):
+        norm = s['calibration']['normalize']
+        factors.append(1.0 if norm is None else 50.0 / np.linalg.norm(
+            (gt[1] - gt[5]) * np.array(s['calibration']['spacing'])))
+    ref = _reference(preds, gts, [s['calibration']['spacing'] for s in samples], factors, radii)
+    unit = samples[0]['calibration']['unit']
+    assert abs(out[f'MRE_{unit}'] - ref['mre']) < 1e-9
+    assert abs(out[f'STD_{unit}'] - ref['std']) < 1e-9
+    for r in radii:
+        assert abs(out[f'SDR_{r:g}{unit}'] - ref[r]) < 1e-9
+
+
+def test_strict_vs_inclusive_success():
+    gt = np.zeros((1, 2, 2))
+    pred = np.array([[[2.0, 0.0], [0.0, 1.0]]])  # errors exactly 2 and 1 (spacing 1)
+    sample = dict(img_id=0, calibration=dict(spacing=(1, 1), unit='mm', normalize=None),
+                  pred_instances=dict(keypoints=pred),
+                  gt_instances=dict(keypoints=gt, keypoints_visible=np.ones((1, 2))))
+    for inclusive, expected in ((False, 50.0), (True, 100.0)):
+        metric = MedicalLandmarkMetric(radii=(2, ), inclusive=inclusive)
+        metric.process([], [sample])
+        assert metric.compute_metrics(metric.results)['SDR_2mm'] == expected
+
+
+@pytest.mark.parametrize('visible_shape', ['NK', 'NK2'])
+def test_invisible_landmarks_are_excluded(visible_shape):
+    gt = np.zeros((1, 3, 2))
+    pred = np.array([[[1.0, 0.0], [3.0, 0.0], [100.0, 0.0]]])
+    visible = np.array([[1, 1, 0]], dtype=float)
+    if visible_shape == 'NK2':
+        visible = np.repeat(visible[..., None], 2, axis=-1)
+    sample = dict(img_id=0, calibration=dict(spacing=(1, 1), unit='mm', normalize=None),
+                  pred_instances=dict(keypoints=pred),
+                  gt_instances=dict(keypoints=gt, keypoints_visible=visible))
+    metric = MedicalLandmarkMetric(radii=(2, ))
+    metric.process([], [sample])
+    out = metric.compute_metrics(metric.results)
+    assert out['MRE_mm'] == pytest.approx(2.0)
+    assert out['SDR_2mm'] == pytest.approx(50.0)
+
+
+def test_per_dataset_breakdown():
+    rng = np.random.default_rng(1)
+    head, *_ = _samples(rng, 3, 19, RULES['head_0.1mm'], 'head')
+    chest, *_ = _samples(rng, 2, 6, RULES['chest_px512'], 'chest')
+    metric = MedicalLandmarkMetric()
+    metric.process([], head + chest)
+    out = metric.compute_metrics(metric.results)
+    assert {'MRE_mm', 'MRE_px@512', 'head/MRE_mm', 'chest/MRE_px@512'} <= set(out)
+    only_head = MedicalLandmarkMetric()
+    only_head.process([], head)
+    assert out['head/MRE_mm'] == only_head.compute_metrics(only_head.results)['MRE_mm']
+
+
+def test_bad_input_names_the_image():
+    sample = dict(img_id=7, img_path='a/b.png',
+                  pred_instances=dict(keypoints=np.zeros((1, 3, 2))),
+                  gt_instances=dict(keypoints=np.zeros((1, 3, 2)),
+                                    keypoints_visible=np.ones((1, 3))))
+    metric = MedicalLandmarkMetric()
+    with pytest.raises(KeyError, match='a/b.png.*calibration'):
+        metric.process([], [sample])
+    sample['calibration'] = dict(spacing=(1, 1), unit='mm', normalize=None)
+    sample['pred_instances'] = dict(keypoints=np.zeros((1, 4, 2)))
+    with pytest.raises(ValueError, match='a/b.png: 4 predicted landmarks for 3'):
+        metric.process([], [sample])
+    with pytest.raises(ValueError, match='no results'):
+        metric.compute_metrics([])

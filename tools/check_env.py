@@ -1,0 +1,75 @@
+"""Check that the environment has the OpenMMLab stack mmpose_medsapiens needs.
+
+Exit status 0 when every package is importable at its pinned version and
+mmcv's compiled ops load; 1 otherwise (the problems are printed).
+
+Usage:
+    python tools/check_env.py [--quiet] [--summary]
+"""
+import argparse
+import importlib
+import os
+import sys
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+
+# (module, required version prefix or None, extra import proving it works)
+REQUIRED = [
+    ('torch', None, None),
+    ('torchvision', None, None),
+    ('numpy', '1.', None),
+    ('cv2', '4.10.', None),
+    ('mmengine', '0.10.7', None),
+    ('mmcv', '2.1.0', 'mmcv.ops'),
+    ('mmdet', '3.3.0', None),
+    ('mmpretrain', '1.2.0', None),
+    ('mmpose', '1.3.2', 'mmpose.models'),
+    ('pytest', None, None),
+]
+
+
+def check():
+    problems, versions = [], {}
+    for name, want, extra in REQUIRED:
+        try:
+            mod = importlib.import_module(name)
+            if extra:
+                importlib.import_module(extra)
+        except Exception as e:  # noqa: BLE001 - report any import failure
+            problems.append(f'{extra or name}: cannot import ({type(e).__name__}: {e})')
+            continue
+        version = getattr(mod, '__version__', '?')
+        versions[name] = version
+        if want and not version.startswith(want):
+            problems.append(f'{name}: found {version}, need {want}*')
+    try:
+        mod = importlib.import_module('mmpose_medsapiens')
+        where = os.path.dirname(os.path.dirname(os.path.abspath(mod.__file__)))
+        if sys.path[0] != ROOT and where != ROOT:
+            problems.append(f'mmpose_medsapiens imported from {where}, expected the editable checkout {ROOT}')
+    except Exception as e:  # noqa: BLE001
+        problems.append(f'mmpose_medsapiens: cannot import ({type(e).__name__}: {e})')
+    return problems, versions
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument('--quiet', action='store_true', help='print nothing, only set the exit status')
+    parser.add_argument('--summary', action='store_true', help='print one line of versions')
+    args = parser.parse_args()
+    # Do not let the checkout itself satisfy the editable-install check.
+    if sys.path and os.path.abspath(sys.path[0]) == os.path.join(ROOT, 'tools'):
+        sys.path.pop(0)
+    problems, versions = check()
+    if args.summary:
+        print(', '.join(f'{k} {v}' for k, v in versions.items()))
+    elif not args.quiet:
+        for p in problems:
+            print('MISSING/WRONG:', p)
+        if not problems:
+            print('environment OK:', ', '.join(f'{k} {v}' for k, v in versions.items()))
+    return 1 if problems else 0
+
+
+if __name__ == '__main__':
+    sys.exit(main())

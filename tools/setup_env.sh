@@ -1,0 +1,148 @@
+#!/usr/bin/env bash
+# One-command environment setup for mmpose_medsapiens.
+#
+# Installs the OpenMMLab stack this package runs on into the active
+# virtualenv / conda env, or into ./.venv when none is active:
+#   torch + torchvision (whatever pip resolves for this machine), numpy<2,
+#   opencv-python 4.10.x, mmengine 0.10.7, mmcv 2.1.0 WITH compiled ops
+#   (built from the sdist, wheel cached outside the checkout), mmdet 3.3.0,
+#   mmpose 1.3.2, mmpretrain 1.2.0, and this package in editable mode.
+#
+# Idempotent: a complete environment is detected in a couple of seconds and
+# nothing is reinstalled. Each step prints what it does; a failing step stops
+# the script with the step name, the package and the tail of pip's log.
+#
+# Environment knobs:
+#   MEDSAPIENS_CACHE   where the built mmcv wheel is kept
+#                      (default: ${XDG_CACHE_HOME:-~/.cache}/mmpose_medsapiens)
+#   MAX_JOBS           parallel compile jobs for mmcv (default: nproc)
+#   PYTHON             interpreter used to create .venv (default: python3)
+set -euo pipefail
+
+ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+CACHE_DIR="${MEDSAPIENS_CACHE:-${XDG_CACHE_HOME:-$HOME/.cache}/mmpose_medsapiens}"
+WHEEL_DIR="$CACHE_DIR/wheels"
+LOG_DIR="$CACHE_DIR/logs"
+mkdir -p "$WHEEL_DIR" "$LOG_DIR"
+
+# Pins; README "Stack" explains why each exists.
+PIN_MMENGINE="mmengine==0.10.7"
+PIN_MMCV_VERSION="2.1.0"
+PIN_MMDET="mmdet==3.3.0"
+PIN_MMPOSE="mmpose==1.3.2"
+PIN_MMPRETRAIN="mmpretrain==1.2.0"
+CONSTRAINTS="$ROOT/tools/constraints.txt"
+
+say() { printf '\033[1m[setup]\033[0m %s\n' "$*"; }
+
+fail() {
+    # $1 step, $2 package, $3 log file
+    printf '\n[setup] FAILED at step "%s" (package: %s)\n' "$1" "$2" >&2
+    if [[ -n "${3:-}" && -f "$3" ]]; then
+        printf '[setup] last lines of %s:\n' "$3" >&2
+        tail -n 30 "$3" >&2
+    fi
+    printf '[setup] The environment was left as it was before this step; fix the cause and rerun.\n' >&2
+    exit 1
+}
+
+# run_step STEP PACKAGE CMD...: run CMD with output in a log, fail loudly.
+run_step() {
+    local step="$1" pkg="$2"
+    shift 2
+    local log="$LOG_DIR/$(echo "$step" | tr -c 'a-zA-Z0-9' '_').log"
+    say "$step"
+    if ! "$@" >"$log" 2>&1; then
+        fail "$step" "$pkg" "$log"
+    fi
+}
+
+# ---------------------------------------------------------------- environment
+if [[ -n "${VIRTUAL_ENV:-}" ]]; then
+    PY="$VIRTUAL_ENV/bin/python"
+    say "using active virtualenv $VIRTUAL_ENV"
+elif [[ -n "${CONDA_PREFIX:-}" ]]; then
+    PY="$CONDA_PREFIX/bin/python"
+    say "using active conda env $CONDA_PREFIX"
+else
+    if [[ ! -x "$ROOT/.venv/bin/python" ]]; then
+        say "no active environment: creating $ROOT/.venv"
+        "${PYTHON:-python3}" -m venv "$ROOT/.venv" || fail "create .venv" "venv"
+    else
+        say "using $ROOT/.venv"
+    fi
+    PY="$ROOT/.venv/bin/python"
+fi
+PIP=("$PY" -m pip)
+
+# Everything importable with the right versions and compiled mmcv ops: done.
+if "$PY" "$ROOT/tools/check_env.py" --quiet 2>/dev/null; then
+    say "environment already complete ($("$PY" "$ROOT/tools/check_env.py" --summary))"
+    exit 0
+fi
+
+run_step "upgrade pip" pip "${PIP[@]}" install --upgrade "pip>=23"
+
+# torch first: mmcv's build and egg_info import it. No index URL or local
+# version is forced, so pip picks the build that fits this machine.
+if ! "$PY" -c "import torch, torchvision" 2>/dev/null; then
+    run_step "install torch + torchvision" torch "${PIP[@]}" install -c "$CONSTRAINTS" torch torchvision
+else
+    say "torch $("$PY" -c 'import torch; print(torch.__version__)') already installed"
+fi
+
+run_step "install build tools and base pins" "numpy/opencv-python/setuptools/ninja/mmengine" \
+    "${PIP[@]}" install -c "$CONSTRAINTS" "numpy<2" "opencv-python>=4.10,<4.11" \
+    "setuptools<70" wheel ninja "$PIN_MMENGINE"
+
+# ----------------------------------------------------------------------- mmcv
+# mmcv 2.1.0 ships only as an sdist. Its setup.py hard-codes -std=c++14/17,
+# which current torch headers reject, so the flag is raised to c++20 before
+# building. The wheel is cached per (python, torch, cpu/cuda) outside the
+# checkout so fresh clones on the same machine install it in seconds.
+MMCV_TAG="$("$PY" - <<'PYEOF'
+import sys, torch
+dev = 'cuda' + torch.version.cuda.replace('.', '') if (torch.cuda.is_available() and torch.version.cuda) else 'cpu'
+print(f"py{sys.version_info[0]}{sys.version_info[1]}-torch{torch.__version__.replace('+', '_')}-{dev}")
+PYEOF
+)"
+MMCV_CACHE="$WHEEL_DIR/mmcv-$PIN_MMCV_VERSION-$MMCV_TAG"
+mkdir -p "$MMCV_CACHE"
+MMCV_WHEEL="$(ls "$MMCV_CACHE"/mmcv-*.whl 2>/dev/null | head -n 1 || true)"
+if [[ -z "$MMCV_WHEEL" ]]; then
+    BUILD_DIR="$(mktemp -d "${TMPDIR:-/tmp}/mmcv-build.XXXXXX")"
+    trap 'rm -rf "$BUILD_DIR"' EXIT
+    run_step "download mmcv $PIN_MMCV_VERSION sdist" mmcv \
+        "${PIP[@]}" download --no-deps --no-build-isolation --no-binary mmcv \
+        "mmcv==$PIN_MMCV_VERSION" -d "$BUILD_DIR/sdist"
+    tar -xzf "$BUILD_DIR"/sdist/mmcv-*.tar.gz -C "$BUILD_DIR" || fail "unpack mmcv sdist" mmcv
+    SRC="$(ls -d "$BUILD_DIR"/mmcv-"$PIN_MMCV_VERSION")"
+    sed -i -e 's/-std=c++14/-std=c++20/g' -e 's/-std=c++17/-std=c++20/g' "$SRC/setup.py"
+    grep -q -- '-std=c++20' "$SRC/setup.py" || fail "patch mmcv C++ standard" mmcv
+    say "building mmcv $PIN_MMCV_VERSION with ops ($MMCV_TAG); this takes ~11 min on 2 cores, once per machine"
+    # Build into a temp dir, then move: an interrupted build never leaves a
+    # broken wheel in the cache.
+    run_step "build mmcv $PIN_MMCV_VERSION wheel (compiled ops)" mmcv \
+        env MMCV_WITH_OPS=1 MAX_JOBS="${MAX_JOBS:-$(nproc)}" \
+        "${PIP[@]}" wheel --no-deps --no-build-isolation -w "$BUILD_DIR/wheel" "$SRC"
+    mv "$BUILD_DIR"/wheel/mmcv-*.whl "$MMCV_CACHE/"
+    MMCV_WHEEL="$(ls "$MMCV_CACHE"/mmcv-*.whl | head -n 1)"
+else
+    say "using cached mmcv wheel $MMCV_WHEEL"
+fi
+run_step "install mmcv $PIN_MMCV_VERSION" mmcv "${PIP[@]}" install -c "$CONSTRAINTS" "$MMCV_WHEEL"
+"$PY" -c "import mmcv.ops" 2>"$LOG_DIR/mmcv_ops_import.log" \
+    || fail "import mmcv.ops (compiled ops)" mmcv "$LOG_DIR/mmcv_ops_import.log"
+
+# ------------------------------------------------------------- OpenMMLab libs
+# chumpy (an mmpose requirement) imports pip/numpy in its setup.py, so it
+# cannot build in an isolated environment.
+run_step "install chumpy" chumpy "${PIP[@]}" install -c "$CONSTRAINTS" --no-build-isolation chumpy
+run_step "install $PIN_MMDET $PIN_MMPOSE $PIN_MMPRETRAIN" "mmdet/mmpose/mmpretrain" \
+    "${PIP[@]}" install -c "$CONSTRAINTS" "$PIN_MMDET" "$PIN_MMPOSE" "$PIN_MMPRETRAIN"
+run_step "install mmpose_medsapiens (editable) + test tools" mmpose_medsapiens \
+    "${PIP[@]}" install -c "$CONSTRAINTS" --no-build-isolation -e "$ROOT[tests]"
+
+"$PY" "$ROOT/tools/check_env.py" >"$LOG_DIR/check_env.log" 2>&1 \
+    || fail "final environment check" "see log" "$LOG_DIR/check_env.log"
+say "done: $("$PY" "$ROOT/tools/check_env.py" --summary)"
