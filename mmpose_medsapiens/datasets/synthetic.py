@@ -351,8 +351,8 @@ class _Layer:
         img_pts = np.asarray(pts, np.float64) @ self.lin.T + self.off
         return np.round(img_pts * _SHIFT_MUL).astype(np.int32)[:, None]
 
-    def fill(self, pts, value=255):
-        cv2.fillPoly(self.mask, [self._pts(pts)], value, cv2.LINE_AA, _SHIFT)
+    def fill(self, pts):
+        cv2.fillPoly(self.mask, [self._pts(pts)], 255, cv2.LINE_AA, _SHIFT)
 
     def line(self, pts, width, closed=False):
         thickness = max(1, int(round(width * self.scale)))

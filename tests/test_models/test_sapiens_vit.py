@@ -90,3 +90,30 @@ def test_loads_pretrain_layout_with_class_token_pos_embed():
     model.load_state_dict(state, strict=False)
     assert model.pos_embed.shape == (1, 12, 32)
     torch.testing.assert_close(model.layers[1].attn.qkv.weight, src.layers[1].attn.qkv.weight)
+
+
+def test_layer_decay_reaches_lora_parameters():
+    """MMPose's layer decay sees ``backbone.layers.N`` names and scales per layer."""
+    from mmengine.optim import build_optim_wrapper
+
+    model = MODELS.build(dict(
+        type='TopdownPoseEstimator',
+        backbone=dict(type='SapiensViT', arch=TINY, img_size=(64, 48)),
+        head=dict(type='HeatmapHead', in_channels=32, out_channels=3,
+                  deconv_out_channels=(16, ), deconv_kernel_sizes=(4, ),
+                  loss=dict(type='KeypointMSELoss', use_target_weight=True))))
+    wrapper = build_optim_wrapper(model, dict(
+        optimizer=dict(type='AdamW', lr=1.0, weight_decay=0.1),
+        constructor='LayerDecayOptimWrapperConstructor',
+        paramwise_cfg=dict(num_layers=2, layer_decay_rate=0.5)))
+    lr_of = {}
+    for group in wrapper.optimizer.param_groups:
+        for p in group['params']:
+            lr_of[id(p)] = group['lr']
+    params = dict(model.named_parameters())
+    # 4 depth levels (embeddings, 2 layers, rest): layer N gets 0.5 ** (2 - N).
+    assert lr_of[id(params['backbone.layers.0.attn.qkv.lora_down.weight'])] == 0.25
+    assert lr_of[id(params['backbone.layers.1.attn.proj.lora_up.weight'])] == 0.5
+    assert lr_of[id(params[next(n for n in params if n.startswith('head.'))])] == 1.0
+    # Frozen base weights are not handed to the optimizer at all.
+    assert id(params['backbone.layers.0.attn.qkv.weight']) not in lr_of

@@ -1,7 +1,9 @@
 """2-rank DDP (gloo, CPU) training and evaluation through tools/dist_*.sh."""
 import json
 import os
+import pickle
 import socket
+import sys
 
 from conftest import run_tool
 
@@ -15,7 +17,6 @@ def _free_port():
 def test_two_rank_gloo_train_and_eval_match_single_process(tiny_config, tmp_path):
     work_dir = str(tmp_path / 'ddp')
     gloo = 'env_cfg.dist_cfg.backend=gloo'
-    import sys
     env = dict(PYTHON=sys.executable)
     proc = run_tool(['tools/dist_train.sh', tiny_config, '2', '--work-dir', work_dir,
                      '--cfg-options', gloo], env=dict(env, PORT=_free_port()))
@@ -26,8 +27,12 @@ def test_two_rank_gloo_train_and_eval_match_single_process(tiny_config, tmp_path
     assert os.path.isfile(ckpt)
 
     single_out, dist_out = str(tmp_path / 'single.json'), str(tmp_path / 'dist.json')
+    dump = str(tmp_path / 'preds.pkl')
     run_tool(['tools/test.py', tiny_config, ckpt, '--work-dir', str(tmp_path / 's'),
-              '--out', single_out])
+              '--out', single_out, '--dump', dump])
+    with open(dump, 'rb') as f:
+        dumped = pickle.load(f)
+    assert len(dumped) == 5 and dumped[0]['pred_instances']['keypoints'].shape == (1, 10, 2)
     run_tool(['tools/dist_test.sh', tiny_config, ckpt, '2', '--work-dir', str(tmp_path / 'd'),
               '--out', dist_out, '--cfg-options', gloo], env=dict(env, PORT=_free_port()))
     with open(single_out) as f:
