@@ -59,7 +59,7 @@ class MedicalLandmarkDataset(BaseCocoStyleDataset):
         super().__init__(*args, **kwargs)
 
     # ---------------------------------------------------------------- loading
-    def _load_annotations(self) -> List[dict]:
+    def _load_annotations(self) -> Tuple[List[dict], List[dict]]:
         coco = self._read_json()
         num_keypoints = self.metainfo['num_keypoints']
         self._metainfo['CLASSES'] = coco.get('categories', [])
@@ -99,6 +99,7 @@ class MedicalLandmarkDataset(BaseCocoStyleDataset):
                 self._fail(img_id, f'keypoints {idx} lie outside the '
                            f'{img["width"]}x{img["height"]} image')
             ann.setdefault('bbox', [0, 0, img['width'], img['height']])
+            img.update(img_id=img_id, img_path=osp.join(self.data_prefix['img'], img['file_name']))
             data_info = self.parse_data_info(dict(raw_ann_info=ann, raw_img_info=img))
             if self.check_images and not osp.isfile(data_info['img_path']):
                 self._fail(img_id, f'image file {data_info["img_path"]} does not exist')
@@ -109,7 +110,7 @@ class MedicalLandmarkDataset(BaseCocoStyleDataset):
             self._fail(missing[0], f'{len(missing)} image(s) have no annotation')
         if not data_list:
             raise DatasetFormatError(f'{self.ann_file}: no annotated images')
-        return data_list
+        return data_list, list(images.values())
 
     def _read_json(self) -> dict:
         if not osp.isfile(self.ann_file):

@@ -39,6 +39,22 @@ CHECKPOINT_SAFE_GLOBALS = (
 )
 
 
+# mmengine's HistoryBuffer pickles its statistics methods (``min``, ``max``,
+# ``current``, ``mean``) as ``getattr(HistoryBuffer, name)``. Allowing the real
+# ``getattr`` would hand any attribute of any allowed object to the pickle;
+# this stand-in resolves exactly those four and refuses everything else.
+_HISTORY_BUFFER_METHODS = ('min', 'max', 'current', 'mean')
+
+
+def _history_buffer_getattr(obj, name):
+    from mmengine.logging import HistoryBuffer
+    if obj is HistoryBuffer and name in _HISTORY_BUFFER_METHODS:
+        return getattr(HistoryBuffer, name)
+    raise pickle.UnpicklingError(
+        f'getattr({getattr(obj, "__name__", type(obj).__name__)}, {name!r}) is not allowed '
+        f'in a checkpoint')
+
+
 def _resolve(spec: str):
     module, attr = spec.split(':')
     try:
@@ -49,7 +65,8 @@ def _resolve(spec: str):
 
 def safe_globals() -> List[object]:
     """The allow-listed objects that exist in this environment."""
-    return [obj for obj in map(_resolve, CHECKPOINT_SAFE_GLOBALS) if obj is not None]
+    allowed = [obj for obj in map(_resolve, CHECKPOINT_SAFE_GLOBALS) if obj is not None]
+    return allowed + [(_history_buffer_getattr, 'builtins.getattr')]
 
 
 class UnsafeCheckpointError(pickle.UnpicklingError):
@@ -67,9 +84,11 @@ def safe_torch_load(filename, map_location=None):
         UnsafeCheckpointError: The file's pickle references a global outside
             the allow-list (for instance a function that would run a command).
     """
+    # Registered process-wide (idempotent, a set): torch's scoped
+    # ``safe_globals`` context would drop them again on exit.
+    torch.serialization.add_safe_globals(safe_globals())
     try:
-        with torch.serialization.safe_globals(safe_globals()):
-            return torch.load(filename, map_location=map_location, weights_only=True)
+        return torch.load(filename, map_location=map_location, weights_only=True)
     except pickle.UnpicklingError as e:
         raise UnsafeCheckpointError(
             f'Refused to load checkpoint {filename}: it contains objects that are '

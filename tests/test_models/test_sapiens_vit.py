@@ -94,7 +94,7 @@ def test_loads_pretrain_layout_with_class_token_pos_embed():
 
 def test_layer_decay_reaches_lora_parameters():
     """MMPose's layer decay sees ``backbone.layers.N`` names and scales per layer."""
-    from mmengine.optim import build_optim_wrapper
+    from mmpose.engine.optim_wrappers import LayerDecayOptimWrapperConstructor
 
     model = MODELS.build(dict(
         type='TopdownPoseEstimator',
@@ -102,10 +102,9 @@ def test_layer_decay_reaches_lora_parameters():
         head=dict(type='HeatmapHead', in_channels=32, out_channels=3,
                   deconv_out_channels=(16, ), deconv_kernel_sizes=(4, ),
                   loss=dict(type='KeypointMSELoss', use_target_weight=True))))
-    wrapper = build_optim_wrapper(model, dict(
-        optimizer=dict(type='AdamW', lr=1.0, weight_decay=0.1),
-        constructor='LayerDecayOptimWrapperConstructor',
-        paramwise_cfg=dict(num_layers=2, layer_decay_rate=0.5)))
+    wrapper = LayerDecayOptimWrapperConstructor(
+        dict(optimizer=dict(type='AdamW', lr=1.0, weight_decay=0.1)),
+        paramwise_cfg=dict(num_layers=2, layer_decay_rate=0.5))(model)
     lr_of = {}
     for group in wrapper.optimizer.param_groups:
         for p in group['params']:

@@ -22,14 +22,19 @@ class _RunsCommand:
         return (os.system, (f'touch {self.marker}', ))
 
 
-def _write_malicious(path, marker):
-    with open(path, 'wb') as f:
-        pickle.dump({'state_dict': {}, 'payload': _RunsCommand(marker)}, f)
+def _write_malicious(path, marker, zip_format=True):
+    payload = {'state_dict': {}, 'payload': _RunsCommand(marker)}
+    if zip_format:  # what torch.save writes
+        torch.save(payload, path)
+    else:  # the legacy raw-pickle format torch.load also accepts
+        with open(path, 'wb') as f:
+            pickle.dump(payload, f, protocol=2)
 
 
-def test_malicious_checkpoint_is_refused_and_command_not_run(tmp_path):
+@pytest.mark.parametrize('zip_format', [True, False])
+def test_malicious_checkpoint_is_refused_and_command_not_run(tmp_path, zip_format):
     ckpt, marker = tmp_path / 'evil.pth', tmp_path / 'pwned'
-    _write_malicious(ckpt, marker)
+    _write_malicious(ckpt, marker, zip_format)
     with pytest.raises(UnsafeCheckpointError, match='evil.pth'):
         safe_torch_load(str(ckpt))
     # mmengine's own entry points (resume, load_from, init_cfg) go through it too.
@@ -54,7 +59,8 @@ def test_mmengine_training_state_types_load(tmp_path):
     path = tmp_path / 'ok.pth'
     torch.save(state, path)
     loaded = safe_torch_load(str(path))
-    np.testing.assert_array_equal(loaded['meta']['dataset_meta']['sigmas'], [0.1, 0.2])
+    np.testing.assert_array_equal(loaded['meta']['dataset_meta']['sigmas'],
+                                  np.array([0.1, 0.2], dtype=np.float32))
     assert loaded['meta']['seed'] == 3
     assert loaded['message_hub']['log_scalars']['train/loss'].current() == 1.5
     # Plain torch.load (default weights_only=True) now reads them as well.
@@ -67,3 +73,24 @@ def test_weights_only_is_not_disabled_globally(tmp_path):
     with pytest.raises(pickle.UnpicklingError):
         torch.load(ckpt)
     assert not marker.exists()
+
+
+class _ReadsAttribute:
+    """Unpickles through ``getattr(owner, name)``."""
+
+    def __init__(self, owner, name):
+        self.owner, self.name = owner, name
+
+    def __reduce__(self):
+        return (getattr, (self.owner, self.name))
+
+
+@pytest.mark.parametrize('owner,name', [(np.ndarray, 'tofile'), (HistoryBuffer, '__init__')])
+def test_getattr_is_restricted_to_history_buffer_methods(tmp_path, owner, name):
+    path = tmp_path / 'getattr.pth'
+    torch.save({'x': _ReadsAttribute(owner, name)}, path)
+    with pytest.raises(UnsafeCheckpointError, match='not allowed'):
+        safe_torch_load(str(path))
+    ok = tmp_path / 'ok.pth'
+    torch.save({'x': _ReadsAttribute(HistoryBuffer, 'mean')}, ok)
+    assert safe_torch_load(str(ok))['x'] is HistoryBuffer.mean

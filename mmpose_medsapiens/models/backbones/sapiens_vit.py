@@ -1,7 +1,7 @@
 """Sapiens ViT backbone with in-place LoRA on its attention layers."""
 import copy
 import math
-from typing import Dict, Optional, Sequence, Tuple, Union
+from typing import Dict, Optional, Tuple, Union
 
 import torch
 import torch.nn as nn
@@ -11,6 +11,7 @@ from mmpretrain.models.utils import resize_pos_embed
 
 from mmpose.registry import MODELS
 from .lora_linear import LoRALinear
+from .sapiens_checkpoint import canonical_backbone_key, load_backbone_checkpoint
 
 # Sapiens arch presets (facebookresearch/sapiens, pretrain/configs/sapiens_mae).
 SAPIENS_ARCHS = {
@@ -83,6 +84,9 @@ class SapiensViT(VisionTransformer):
             out_type=out_type,
             patch_cfg=dict(padding=2) if patch_cfg is None else patch_cfg,
             **kwargs)
+        # Runner-level load_from of MedSapiens LoRA releases uses mmpretrain's
+        # LoRAModel key layout; rename those keys before loading.
+        self._register_load_state_dict_pre_hook(self._canonicalize_keys)
         self.lora_cfg = copy.deepcopy(lora)
         if lora:
             self._add_lora(lora)
@@ -127,43 +131,54 @@ class SapiensViT(VisionTransformer):
 
     # --------------------------------------------------------- weights / log
     def init_weights(self):
-        super().init_weights()
+        """Load ``init_cfg=dict(type='Pretrained', checkpoint=...)`` with a key report.
+
+        Any of the published layouts loads (see ``sapiens_checkpoint``);
+        other ``init_cfg`` types behave as in mmpretrain.
+        """
+        if isinstance(self.init_cfg, dict) and self.init_cfg.get('type') == 'Pretrained':
+            load_backbone_checkpoint(self, self.init_cfg['checkpoint'],
+                                     prefix=self.init_cfg.get('prefix'))
+            self._is_init = True
+        else:
+            super().init_weights()
         logger = MMLogger.get_current_instance()
         total = _count(self.parameters())
         trainable = _count(p for p in self.parameters() if p.requires_grad)
         logger.info(f'SapiensViT: {trainable:,} trainable / {total:,} parameters '
                     f'({100.0 * trainable / max(total, 1):.3f}%)')
 
-    def _prepare_pos_embed(self, state_dict, prefix, *args, **kwargs):
+    def _canonicalize_keys(self, state_dict, prefix, *args, **kwargs):
+        for key in [k for k in state_dict if k.startswith(prefix)]:
+            new_key = prefix + canonical_backbone_key(key[len(prefix):])
+            if new_key != key:
+                state_dict[new_key] = state_dict.pop(key)
+
+    def resize_checkpoint_pos_embed(self, src: torch.Tensor) -> torch.Tensor:
         """Resize a checkpoint's position embedding to this model's grid.
 
         Handles the class token of the pretrain release (64x64 + 1 tokens,
         dropped here) and non-square source grids (64x48 pose checkpoints),
         which mmpretrain's square-root guess gets wrong.
         """
-        name = prefix + 'pos_embed'
-        if name not in state_dict:
-            return
-        src = state_dict[name]
-        dst_shape = self.pos_embed.shape
-        if src.shape == dst_shape:
-            return
+        if src.shape == self.pos_embed.shape:
+            return src
         num_tokens = src.shape[1]
         grid_h, grid_w = self.patch_resolution
-        src_grid = infer_pos_embed_grid(num_tokens, aspect=grid_h / grid_w)
-        if src_grid is None:
-            raise ValueError(f'Cannot infer the grid of a checkpoint pos_embed with '
-                             f'{num_tokens} tokens (model grid {grid_h}x{grid_w})')
-        (h, w), extra = src_grid
-        src = src[:, extra:]
+        (h, w), extra = infer_pos_embed_grid(num_tokens, aspect=grid_h / grid_w)
         MMLogger.get_current_instance().info(
-            f'Resize {name} from a {h}x{w} grid{" (class token dropped)" if extra else ""} '
+            f'Resize pos_embed from a {h}x{w} grid{" (class token dropped)" if extra else ""} '
             f'to {grid_h}x{grid_w}')
-        state_dict[name] = resize_pos_embed(
-            src, (h, w), (grid_h, grid_w), mode=self.interpolate_mode, num_extra_tokens=0)
+        return resize_pos_embed(src[:, extra:], (h, w), (grid_h, grid_w),
+                                mode=self.interpolate_mode, num_extra_tokens=0)
+
+    def _prepare_pos_embed(self, state_dict, prefix, *args, **kwargs):
+        name = prefix + 'pos_embed'
+        if name in state_dict:
+            state_dict[name] = self.resize_checkpoint_pos_embed(state_dict[name])
 
 
-def infer_pos_embed_grid(num_tokens: int, aspect: float) -> Optional[Tuple[Tuple[int, int], int]]:
+def infer_pos_embed_grid(num_tokens: int, aspect: float) -> Tuple[Tuple[int, int], int]:
     """Guess ``((h, w), num_extra_tokens)`` of a flattened position embedding.
 
     Square grids (with or without one class token) are exact. Otherwise the
@@ -176,7 +191,7 @@ def infer_pos_embed_grid(num_tokens: int, aspect: float) -> Optional[Tuple[Tuple
         side = int(round(math.sqrt(n)))
         if side * side == n:
             return (side, side), extra
-    best = None
+    best = (float('inf'), (num_tokens, 1), 0)
     for extra in (0, 1):
         n = num_tokens - extra
         for h in range(1, n + 1):
@@ -184,6 +199,6 @@ def infer_pos_embed_grid(num_tokens: int, aspect: float) -> Optional[Tuple[Tuple
                 continue
             w = n // h
             score = abs(math.log((h / w) / aspect))
-            if best is None or score < best[0]:
+            if score < best[0]:
                 best = (score, (h, w), extra)
-    return None if best is None else (best[1], best[2])
+    return best[1], best[2]

@@ -1,0 +1,3 @@
+from .load_medical_image import LoadMedicalImage
+
+__all__ = ['LoadMedicalImage']

@@ -1,0 +1,99 @@
+"""Read the published Sapiens / MedSapiens checkpoints into ``SapiensViT``.
+
+Three layouts exist (tests write each of them at tiny size):
+
+- pretrain release ``sapiens_<size>_epoch_1600_clean.pth``: a flat dict of
+  backbone tensors, ``pos_embed`` on a 64x64 grid plus a class token;
+- pose checkpoints ``{state_dict, meta}`` with ``backbone.*`` / ``head.*`` keys
+  and ``pos_embed`` on a 64x48 grid;
+- MedSapiens releases: full fine-tunes like the pose checkpoints, and LoRA
+  models trained through mmpretrain's ``LoRAModel`` whose backbone keys read
+  ``backbone.module.layers.N.attn.qkv.{original_layer,lora_down,lora_up}.*``.
+"""
+import re
+from typing import Dict, Optional
+
+import torch
+from mmengine.logging import MMLogger
+from mmengine.runner.checkpoint import CheckpointLoader
+
+# mmpretrain's LoRAModel wrapper adds "module." and keeps the base linear as
+# "original_layer"; the in-place layout has neither.
+_LORA_WRAPPER_KEYS = ((re.compile(r'^module\.'), ''), (re.compile(r'\.original_layer\.'), '.'))
+
+
+def canonical_backbone_key(key: str) -> str:
+    """Map a backbone key of any published layout to ``SapiensViT``'s name."""
+    for pattern, repl in _LORA_WRAPPER_KEYS:
+        key = pattern.sub(repl, key)
+    return key
+
+
+def extract_backbone_state(checkpoint: dict, prefix: Optional[str] = None) -> Dict[str, torch.Tensor]:
+    """The backbone tensors of a checkpoint, with canonical names.
+
+    Args:
+        checkpoint (dict): A loaded checkpoint, flat or ``{state_dict, ...}``.
+        prefix (str, optional): Keep only keys under this prefix (e.g.
+            ``'backbone.'``). By default ``backbone.`` is used when present,
+            else the whole (flat) dict.
+    """
+    state = checkpoint.get('state_dict', checkpoint)
+    state = {re.sub(r'^module\.', '', k): v for k, v in state.items()}
+    if prefix is None:
+        prefix = 'backbone.' if any(k.startswith('backbone.') for k in state) else ''
+    return {canonical_backbone_key(k[len(prefix):]): v
+            for k, v in state.items() if k.startswith(prefix)}
+
+
+def load_backbone_checkpoint(model: torch.nn.Module, filename: str,
+                             prefix: Optional[str] = None, map_location='cpu') -> dict:
+    """Load a published checkpoint into ``model`` and log what did not match.
+
+    ``pos_embed`` is resized by the model's own load hook. Every missing,
+    unexpected and shape-mismatched key is logged as a table; the class token
+    of the pretrain release is dropped on purpose (Sapiens poses use none).
+
+    Raises:
+        ValueError: No tensor of the checkpoint fits the model.
+
+    Returns:
+        dict: ``matched``, ``missing``, ``unexpected``, ``mismatched`` key lists.
+    """
+    checkpoint = CheckpointLoader.load_checkpoint(filename, map_location=map_location)
+    state = extract_backbone_state(checkpoint, prefix)
+    if getattr(model, 'cls_token', None) is None:
+        state.pop('cls_token', None)
+    if 'pos_embed' in state:
+        state['pos_embed'] = model.resize_checkpoint_pos_embed(state['pos_embed'])
+
+    own = model.state_dict()
+    mismatched = sorted(k for k in state if k in own and state[k].shape != own[k].shape)
+    usable = {k: v for k, v in state.items() if k in own and k not in mismatched}
+    report = dict(
+        matched=sorted(usable),
+        missing=sorted(k for k in own if k not in usable and k not in mismatched),
+        unexpected=sorted(k for k in state if k not in own),
+        mismatched=mismatched)
+    if not usable:
+        raise ValueError(f'Checkpoint {filename} has no tensor that fits {type(model).__name__} '
+                         f'(prefix {prefix!r}; first keys: {list(state)[:5]}); refusing to '
+                         f'continue with random weights')
+    model.load_state_dict(usable, strict=False)
+    _log_report(filename, report, state, own)
+    return report
+
+
+def _log_report(filename, report, state, own):
+    logger = MMLogger.get_current_instance()
+    lines = [f'Loaded {len(report["matched"])}/{len(own)} backbone tensors from {filename}']
+    rows = [(k, 'new LoRA adapter' if '.lora_' in k else 'missing in checkpoint', '')
+            for k in report['missing']]
+    rows += [(k, 'unexpected (ignored)', tuple(state[k].shape)) for k in report['unexpected']]
+    rows += [(k, 'shape mismatch (kept model init)',
+              f'{tuple(state[k].shape)} vs {tuple(own[k].shape)}') for k in report['mismatched']]
+    if rows:
+        width = max(len(r[0]) for r in rows)
+        lines.append(f'{"key":<{width}}  {"status":<32}  shape')
+        lines += [f'{k:<{width}}  {s:<32}  {shape}' for k, s, shape in rows]
+    logger.info('\n'.join(lines))

@@ -1,0 +1,453 @@
+"""Dataset converters on tiny fake trees laid out like the real downloads."""
+import importlib.util
+import json
+import os
+import os.path as osp
+import subprocess
+import sys
+
+import cv2
+import numpy as np
+import pytest
+
+REPO_ROOT = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
+
+
+def _load(name):
+    """Import a converter script as a module (tools/ is not a package)."""
+    path = osp.join(REPO_ROOT, 'tools', 'dataset_converters', f'{name}.py')
+    spec = importlib.util.spec_from_file_location(f'converter_{name}', path)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+isbi = _load('isbi2015_to_coco')
+hand = _load('payer_hand_to_coco')
+chest = _load('gu2net_chest_to_coco')
+labelme = _load('labelme_to_coco')
+
+
+def _read(path):
+    with open(path) as f:
+        return json.load(f)
+
+
+def _xy(ann):
+    return np.array(ann['keypoints'], dtype=float).reshape(-1, 3)
+
+
+def _image(path, width, height, value=80):
+    os.makedirs(osp.dirname(path), exist_ok=True)
+    assert cv2.imwrite(str(path), np.full((height, width), value, np.uint8))
+
+
+def _write_mha_header_only_size(path, width, height):
+    pixels = np.zeros((height, width), np.uint8)
+    header = f'NDims = 3\nDimSize = {width} {height} 1\nElementType = MET_UCHAR\n' \
+             'ElementDataFile = LOCAL\n'
+    with open(path, 'wb') as f:
+        f.write(header.encode() + pixels.tobytes())
+
+
+# ------------------------------------------------------------------ ISBI 2015
+ISBI_SIZE = (60, 80)  # width, height
+ISBI_IDS = {1: 'TrainingData', 2: 'TrainingData', 151: 'Test1Data', 301: 'Test2Data'}
+
+
+def _isbi_coords(image_id):
+    rng = np.random.default_rng(image_id)
+    senior = rng.integers(5, 50, size=(19, 2)).astype(float)
+    junior = senior + rng.integers(-3, 4, size=(19, 2))
+    return senior, junior
+
+
+def _write_isbi_txt(path, coords, extra=('2', '1', '3')):
+    os.makedirs(osp.dirname(path), exist_ok=True)
+    lines = [f'{int(x)},{int(y)}' for x, y in coords] + list(extra)
+    with open(path, 'w') as f:
+        f.write('\r\n'.join(lines) + '\r\n')
+
+
+@pytest.fixture
+def isbi_root(tmp_path):
+    root = tmp_path / 'ISBI2015'
+    for image_id, folder in ISBI_IDS.items():
+        _image(root / 'RawImage' / folder / f'{image_id:03d}.bmp', *ISBI_SIZE)
+        senior, junior = _isbi_coords(image_id)
+        _write_isbi_txt(root / 'AnnotationsByMD' / '400_senior' / f'{image_id:03d}.txt', senior)
+        _write_isbi_txt(root / 'AnnotationsByMD' / '400_junior' / f'{image_id:03d}.txt', junior)
+    return root
+
+
+def test_isbi_mean_ground_truth_splits_and_spacing(isbi_root, tmp_path):
+    out = tmp_path / 'out'
+    paths = isbi.convert_isbi2015(str(isbi_root), str(out), allow_incomplete=True)
+    assert sorted(os.listdir(out)) == [
+        'head_coco_test1_annotations.json', 'head_coco_test2_annotations.json',
+        'head_coco_train_annotations.json'
+    ]
+    expected_ids = dict(train=[1, 2], test1=[151], test2=[301])
+    for split, ids in expected_ids.items():
+        coco = _read(paths[split])
+        assert [im['id'] for im in coco['images']] == ids
+        assert coco['info']['ground_truth'] == 'mean' and coco['info']['split'] == split
+        assert len(coco['categories'][0]['keypoints']) == 19
+        for im, ann in zip(coco['images'], coco['annotations']):
+            assert im['file_name'] == f'RawImage/{ISBI_IDS[im["id"]]}/{im["id"]:03d}.bmp'
+            assert (im['width'], im['height']) == ISBI_SIZE
+            assert im['spacing'] == [0.1, 0.1]
+            assert ann['image_id'] == im['id'] and ann['bbox'] == [0, 0, 60, 80]
+            senior, junior = _isbi_coords(im['id'])
+            xyv = _xy(ann)
+            np.testing.assert_allclose(xyv[:, :2], (senior + junior) / 2)
+            assert (xyv[:, 2] == 2).all()
+    # The mean really differs from each annotator on this data.
+    senior, junior = _isbi_coords(1)
+    assert not np.allclose(senior, junior)
+
+
+@pytest.mark.parametrize('gt', ['senior', 'junior'])
+def test_isbi_single_annotator_and_img_root(isbi_root, tmp_path, gt):
+    paths = isbi.convert_isbi2015(str(isbi_root), str(tmp_path / 'o'), ground_truth=gt,
+                                  img_root=str(isbi_root / 'RawImage'), splits=['test1'],
+                                  allow_incomplete=True)
+    assert list(paths) == ['test1']
+    coco = _read(paths['test1'])
+    assert coco['info']['ground_truth'] == gt
+    assert coco['images'][0]['file_name'] == 'Test1Data/151.bmp'
+    expected = _isbi_coords(151)[0 if gt == 'senior' else 1]
+    np.testing.assert_allclose(_xy(coco['annotations'][0])[:, :2], expected)
+
+
+def test_isbi_output_loads_in_the_dataset(isbi_root, tmp_path):
+    """The JSON feeds MedicalLandmarkDataset + LoadMedicalImage as is."""
+    from mmpose_medsapiens.datasets import MedicalLandmarkDataset, landmark_metainfo
+    from mmpose_medsapiens.datasets.transforms import LoadMedicalImage
+    paths = isbi.convert_isbi2015(str(isbi_root), str(tmp_path / 'o'), splits=['train'],
+                                  allow_incomplete=True)
+    ds = MedicalLandmarkDataset(
+        ann_file=paths['train'], data_root=str(isbi_root), data_prefix=dict(img=''),
+        metainfo=landmark_metainfo('isbi2015', isbi.ISBI2015_LANDMARKS),
+        pipeline=[LoadMedicalImage()], test_mode=True)
+    sample = ds[1]
+    assert sample['img'].shape == (80, 60, 3) and sample['img_id'] == 2
+    assert sample['calibration']['spacing'] == (0.1, 0.1)
+    np.testing.assert_allclose(sample['keypoints'][0], np.mean(_isbi_coords(2), axis=0))
+
+
+def test_isbi_requires_complete_set_by_default(isbi_root, tmp_path):
+    with pytest.raises(FileNotFoundError, match=r'148 of the 150 images of split train.*003\.bmp'):
+        isbi.convert_isbi2015(str(isbi_root), str(tmp_path / 'o'))
+    assert not osp.exists(tmp_path / 'o')
+
+
+def test_isbi_annotation_errors_name_the_file(isbi_root, tmp_path):
+    junior_2 = isbi_root / 'AnnotationsByMD' / '400_junior' / '002.txt'
+    junior_2.unlink()
+    with pytest.raises(FileNotFoundError, match=r'400_junior.002\.txt'):
+        isbi.convert_isbi2015(str(isbi_root), str(tmp_path / 'a'), allow_incomplete=True)
+    # The senior ground truth does not need the junior file.
+    isbi.convert_isbi2015(str(isbi_root), str(tmp_path / 'b'), 'senior', allow_incomplete=True)
+
+    senior_151 = isbi_root / 'AnnotationsByMD' / '400_senior' / '151.txt'
+    _write_isbi_txt(senior_151, _isbi_coords(151)[0][:18], extra=())
+    with pytest.raises(ValueError, match=r'151\.txt has 18 lines'):
+        isbi.read_isbi_annotation(str(senior_151))
+    coords = _isbi_coords(151)[0]
+    _write_isbi_txt(senior_151, coords, extra=())
+    text = senior_151.read_text().replace(f'{int(coords[4, 0])},', f'{int(coords[4, 0])};', 1)
+    senior_151.write_text(text)
+    with pytest.raises(ValueError, match=r'151\.txt, line 5'):
+        isbi.convert_isbi2015(str(isbi_root), str(tmp_path / 'c'), 'senior',
+                              allow_incomplete=True)
+
+    (isbi_root / 'RawImage' / 'Test2Data' / '301.bmp').unlink()
+    with pytest.raises(FileNotFoundError, match=r'301\.bmp'):
+        isbi.convert_isbi2015(str(isbi_root), str(tmp_path / 'd'), 'senior', splits=['test2'],
+                              allow_incomplete=True)
+
+
+def test_isbi_never_overwrites(isbi_root, tmp_path):
+    out = tmp_path / 'out'
+    out.mkdir()
+    (out / 'head_coco_test2_annotations.json').write_text('mine')
+    with pytest.raises(FileExistsError, match='head_coco_test2'):
+        isbi.convert_isbi2015(str(isbi_root), str(out), allow_incomplete=True)
+    assert os.listdir(out) == ['head_coco_test2_annotations.json']  # nothing half-written
+    assert (out / 'head_coco_test2_annotations.json').read_text() == 'mine'
+    isbi.convert_isbi2015(str(isbi_root), str(out), allow_incomplete=True, overwrite=True)
+    assert _read(out / 'head_coco_test2_annotations.json')['images'][0]['id'] == 301
+
+
+def test_isbi_cli(isbi_root, tmp_path, capsys):
+    out = tmp_path / 'cli'
+    isbi.main([str(isbi_root), str(out), '--ground-truth', 'junior', '--allow-incomplete'])
+    assert _read(out / 'head_coco_train_annotations.json')['info']['ground_truth'] == 'junior'
+    with pytest.raises(SystemExit, match='Refusing to overwrite'):
+        isbi.main([str(isbi_root), str(out), '--allow-incomplete'])
+
+
+def test_converter_runs_as_a_script_from_anywhere(isbi_root, tmp_path):
+    env = {k: v for k, v in os.environ.items() if k != 'PYTHONPATH'}
+    script = osp.join(REPO_ROOT, 'tools', 'dataset_converters', 'isbi2015_to_coco.py')
+    proc = subprocess.run([sys.executable, script, str(isbi_root), 'out', '--splits', 'test2',
+                           '--allow-incomplete'], cwd=tmp_path, env=env, capture_output=True,
+                          text=True, timeout=300)
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    assert _read(tmp_path / 'out' / 'head_coco_test2_annotations.json')['images'][0]['id'] == 301
+
+
+# ------------------------------------------------------------------ Payer hand
+HAND_IDS = ('3128', '3129', '3130', '3131')
+HAND_SIZES = {'3128': (50, 70), '3129': (52, 66), '3130': (40, 60), '3131': (44, 64)}
+HAND_SPLITS = {1: (['3128', '3129'], ['3130']), 2: (['3130', '3131'], ['3128']),
+               3: (['3128', '3131'], ['3129', '3130'])}
+
+
+def _hand_coords(image_id):
+    rng = np.random.default_rng(int(image_id))
+    return np.round(rng.uniform(1, 38, size=(37, 2)), 2)
+
+
+@pytest.fixture
+def hand_root(tmp_path):
+    root = tmp_path / 'hand'
+    (root / 'setup').mkdir(parents=True)
+    rows = ['id,' + ','.join(f'x{k},y{k}' for k in range(37))]  # header row
+    for image_id in HAND_IDS:
+        values = [f'{v:g}' for v in _hand_coords(image_id).ravel()]
+        if image_id == '3131':
+            values[2 * 36:] = ['', '']  # last landmark absent
+        rows.append(','.join([image_id] + values))
+    (root / 'setup' / 'all.csv').write_text('\n'.join(rows) + '\n')
+    for cv_set, (train, test) in HAND_SPLITS.items():
+        folder = root / 'setup' / 'cv' / f'set{cv_set}'
+        folder.mkdir(parents=True)
+        (folder / 'train.txt').write_text('\n'.join(train) + '\n')
+        (folder / 'test.txt').write_text('\n'.join(test) + '\n\n')
+    for image_id, (w, h) in HAND_SIZES.items():
+        if image_id == '3130':
+            os.makedirs(root / 'images', exist_ok=True)
+            _write_mha_header_only_size(root / 'images' / f'{image_id}.mha', w, h)
+        else:
+            _image(root / 'images' / f'{image_id}.jpg', w, h)
+    return root
+
+
+def test_hand_all_sets(hand_root, tmp_path):
+    out = tmp_path / 'out'
+    paths = hand.convert_payer_hand(str(hand_root), str(out))
+    assert sorted(os.listdir(out)) == sorted(
+        f'hand_coco_set{s}_{p}_annotations.json' for s in (1, 2, 3) for p in ('train', 'test'))
+    for cv_set, (train, test) in HAND_SPLITS.items():
+        for split, ids in (('train', train), ('test', test)):
+            coco = _read(paths[cv_set, split])
+            assert coco['info']['cv_set'] == cv_set and coco['info']['split'] == split
+            assert [im['id'] for im in coco['images']] == [int(i) for i in ids]
+            for im, ann in zip(coco['images'], coco['annotations']):
+                image_id = str(im['id'])
+                ext = 'mha' if image_id == '3130' else 'jpg'
+                assert im['file_name'] == f'{image_id}.{ext}'
+                assert (im['width'], im['height']) == HAND_SIZES[image_id]
+                assert 'spacing' not in im
+                xyv = _xy(ann)
+                expected = _hand_coords(image_id)
+                if image_id == '3131':
+                    assert xyv[36].tolist() == [0, 0, 0] and ann['num_keypoints'] == 36
+                    xyv, expected = xyv[:36], expected[:36]
+                np.testing.assert_allclose(xyv[:, :2], expected)
+                assert (xyv[:, 2] == 2).all()
+
+
+def test_hand_one_set_cli(hand_root, tmp_path):
+    out = tmp_path / 'cli'
+    hand.main([str(hand_root), str(out), '--cv-sets', '2', '--img-root', str(hand_root)])
+    assert sorted(os.listdir(out)) == ['hand_coco_set2_test_annotations.json',
+                                       'hand_coco_set2_train_annotations.json']
+    coco = _read(out / 'hand_coco_set2_test_annotations.json')
+    assert coco['images'][0]['file_name'] == 'images/3128.jpg'
+
+
+def test_hand_errors(hand_root, tmp_path):
+    split = hand_root / 'setup' / 'cv' / 'set3' / 'test.txt'
+    split.write_text('3129\n9999\n')
+    with pytest.raises(ValueError, match=r'set3.test\.txt: id\(s\) 9999 are not in'):
+        hand.convert_payer_hand(str(hand_root), str(tmp_path / 'a'))
+    split.write_text('3128\n')  # also in set3 train
+    with pytest.raises(ValueError, match='3128 are in both'):
+        hand.convert_payer_hand(str(hand_root), str(tmp_path / 'b'), cv_sets=[3])
+
+    _image(hand_root / 'images' / '3130.jpg', 40, 60)
+    with pytest.raises(ValueError, match='--image-ext'):
+        hand.convert_payer_hand(str(hand_root), str(tmp_path / 'c'), cv_sets=[1])
+    paths = hand.convert_payer_hand(str(hand_root), str(tmp_path / 'c'), cv_sets=[1],
+                                    image_ext='jpg')
+    assert _read(paths[1, 'test'])['images'][0]['file_name'] == '3130.jpg'
+    os.remove(hand_root / 'images' / '3129.jpg')
+    with pytest.raises(FileNotFoundError, match='No image for id 3129'):
+        hand.convert_payer_hand(str(hand_root), str(tmp_path / 'd'), cv_sets=[1],
+                                image_ext='jpg')
+
+    csv_path = hand_root / 'setup' / 'all.csv'
+    lines = csv_path.read_text().splitlines()
+    csv_path.write_text('\n'.join(lines[:2] + [lines[2].rsplit(',', 2)[0]] + lines[3:]))
+    with pytest.raises(ValueError, match=r'all\.csv, line 3: expected an id and 74'):
+        hand.read_payer_csv(str(csv_path))
+    fields = lines[3].split(',')
+    fields[1] = 'abc'
+    csv_path.write_text('\n'.join(lines[:3] + [','.join(fields)]))
+    with pytest.raises(ValueError, match=r'all\.csv, line 4: landmark 0'):
+        hand.read_payer_csv(str(csv_path))
+
+
+# ------------------------------------------------------------------ GU2Net chest
+CHEST_SIZES = {1: (40, 30), 2: (44, 32), 3: (48, 36), 4: (40, 40), 5: (36, 30), 59: (40, 30)}
+
+
+def _chest_ratios(n):
+    rng = np.random.default_rng(n)
+    return np.round(rng.uniform(0.05, 0.95, size=(6, 2)), 4)
+
+
+def _write_chest_label(path, ratios, count='6'):
+    lines = [count] + [f'{x} {y}' for x, y in ratios]
+    path.write_text('\n'.join(lines) + '\n')
+
+
+@pytest.fixture
+def chest_root(tmp_path):
+    root = tmp_path / 'chest'
+    (root / 'labels').mkdir(parents=True)
+    for n, (w, h) in CHEST_SIZES.items():
+        _image(root / 'pngs' / f'CHNCXR_{n:04d}_0.png', w, h)
+        _write_chest_label(root / 'labels' / f'CHNCXR_{n:04d}_0.txt', _chest_ratios(n))
+    # Left out as in GU2Net: an abnormal case and a Montgomery image.
+    _write_chest_label(root / 'labels' / 'CHNCXR_0002_1.txt', _chest_ratios(7))
+    _write_chest_label(root / 'labels' / 'MCUCXR_0001_0.txt', _chest_ratios(8))
+    return root
+
+
+def test_chest_ratios_split_and_exclusions(chest_root, tmp_path):
+    paths = chest.convert_gu2net_chest(str(chest_root), str(tmp_path / 'out'),
+                                       split_sizes=(2, 1, 2))
+    names = {}
+    for split in ('train', 'val', 'test'):
+        coco = _read(paths[split])
+        names[split] = [im['file_name'] for im in coco['images']]
+        for im, ann in zip(coco['images'], coco['annotations']):
+            n = int(im['file_name'][7:11])
+            w, h = CHEST_SIZES[n]
+            assert (im['width'], im['height']) == (w, h) and 'spacing' not in im
+            expected = _chest_ratios(n) * [w, h]  # x = rx * W, y = ry * H
+            np.testing.assert_allclose(_xy(ann)[:, :2], expected)
+    assert names == dict(train=['CHNCXR_0001_0.png', 'CHNCXR_0002_0.png'],
+                         val=['CHNCXR_0003_0.png'],
+                         test=['CHNCXR_0004_0.png', 'CHNCXR_0005_0.png'])
+    # One value by hand: ratio 0.5 of a 40 px wide image is x = 20.
+    assert np.allclose(chest.ratios_to_pixels([[0.5, 0.25]], 40, 30), [[20.0, 7.5]])
+
+
+def test_chest_default_split_and_exclusion_list(chest_root, tmp_path):
+    with pytest.raises(ValueError, match=r'5 labelled .*\(195, 34, 50\) add up to 279'):
+        chest.convert_gu2net_chest(str(chest_root), str(tmp_path / 'a'))
+    # Without GU2Net's exclusions CHNCXR_0059_0 comes back (6 images).
+    chest.main([str(chest_root), str(tmp_path / 'b'), '--exclude', '--split-sizes', '4', '1',
+                '1'])
+    coco = _read(tmp_path / 'b' / 'chest_coco_test_annotations.json')
+    assert [im['file_name'] for im in coco['images']] == ['CHNCXR_0059_0.png']
+
+
+def test_chest_errors_name_the_file(chest_root, tmp_path):
+    label = chest_root / 'labels' / 'CHNCXR_0003_0.txt'
+    _write_chest_label(label, _chest_ratios(3), count='5')
+    with pytest.raises(ValueError, match=r'CHNCXR_0003_0\.txt: first line must be 6'):
+        chest.convert_gu2net_chest(str(chest_root), str(tmp_path / 'a'), split_sizes=(2, 1, 2))
+    ratios = _chest_ratios(3)
+    ratios[2, 1] = 1.2
+    _write_chest_label(label, ratios)
+    with pytest.raises(ValueError, match=r'CHNCXR_0003_0\.txt, landmark 2: .*outside'):
+        chest.read_gu2net_label(str(label))
+    _write_chest_label(label, _chest_ratios(3)[:5])
+    with pytest.raises(ValueError, match=r'CHNCXR_0003_0\.txt: 5 coordinate lines'):
+        chest.read_gu2net_label(str(label))
+    label.write_text('6\n' + '0.1,0.2\n' * 6)
+    with pytest.raises(ValueError, match=r'CHNCXR_0003_0\.txt, landmark 0'):
+        chest.read_gu2net_label(str(label))
+    _write_chest_label(label, _chest_ratios(3))
+    os.remove(chest_root / 'pngs' / 'CHNCXR_0004_0.png')
+    with pytest.raises(FileNotFoundError, match=r'CHNCXR_0004_0\.png'):
+        chest.convert_gu2net_chest(str(chest_root), str(tmp_path / 'b'), split_sizes=(2, 1, 2))
+
+
+# ------------------------------------------------------------------ LabelMe
+def _labelme(path, image, shapes, size=(64, 48)):
+    data = dict(version='5.4.1', flags={}, shapes=shapes, imagePath=image, imageData=None,
+                imageWidth=size[0], imageHeight=size[1])
+    path.write_text(json.dumps(data))
+
+
+def _point(label, x, y):
+    return dict(label=label, points=[[x, y]], group_id=None, shape_type='point', flags={})
+
+
+@pytest.fixture
+def labelme_dir(tmp_path):
+    folder = tmp_path / 'lm'
+    _image(folder / 'imgs' / 'one.png', 64, 48)
+    _image(folder / 'imgs' / 'two.png', 64, 48)
+    _labelme(folder / 'one.json', 'imgs/one.png',
+             [_point('c', 5.5, 6.5), _point('a', 1, 2),
+              dict(label='a', points=[[0, 0], [3, 3], [0, 3]], shape_type='polygon')])
+    _labelme(folder / 'two.json', 'imgs/two.png',
+             [_point('b', 10, 20), _point('a', 30.25, 40), _point('c', 63, 47)])
+    return folder
+
+
+def test_labelme_mapping(labelme_dir, tmp_path):
+    out = tmp_path / 'lm.json'
+    labelme.convert_labelme([str(labelme_dir)], str(out), ['a', 'b', 'c'], 'ceph',
+                            spacing=[0.1, 0.2])
+    coco = _read(out)
+    assert coco['categories'][0]['keypoints'] == ['a', 'b', 'c']
+    assert coco['categories'][0]['name'] == 'ceph'
+    assert [im['file_name'] for im in coco['images']] == ['one.png', 'two.png']
+    assert all(im['spacing'] == [0.1, 0.2] for im in coco['images'])
+    one, two = coco['annotations']
+    assert one['keypoints'] == [1.0, 2.0, 2, 0.0, 0.0, 0, 5.5, 6.5, 2]
+    assert one['num_keypoints'] == 2
+    assert two['keypoints'] == [30.25, 40.0, 2, 10.0, 20.0, 2, 63.0, 47.0, 2]
+
+
+def test_labelme_cli_with_names_file(labelme_dir, tmp_path):
+    names = tmp_path / 'names.txt'
+    names.write_text('# landmark order\na\nb\n\nc\n')
+    out = tmp_path / 'cli.json'
+    labelme.main([str(labelme_dir / 'two.json'), '--out', str(out), '--names-file',
+                  str(names), '--img-root', str(labelme_dir), '--spacing', '0.5'])
+    coco = _read(out)
+    assert coco['images'][0]['file_name'] == 'imgs/two.png'
+    assert coco['images'][0]['spacing'] == [0.5, 0.5]
+    with pytest.raises(SystemExit, match='Refusing to overwrite'):
+        labelme.main([str(labelme_dir), '--out', str(out), '--names', 'a,b,c'])
+
+
+def test_labelme_errors_name_file_and_label(labelme_dir, tmp_path):
+    out = str(tmp_path / 'x.json')
+    with pytest.raises(ValueError, match=r"one\.json: label 'c' is not a landmark name"):
+        labelme.convert_labelme([str(labelme_dir)], out, ['a', 'b'])
+    _labelme(labelme_dir / 'two.json', 'imgs/two.png', [_point('b', 1, 1), _point('b', 2, 2)])
+    with pytest.raises(ValueError, match=r"two\.json: label 'b' is used more than once"):
+        labelme.convert_labelme([str(labelme_dir)], out, ['a', 'b', 'c'])
+    _labelme(labelme_dir / 'two.json', 'imgs/gone.png', [_point('b', 1, 1)])
+    with pytest.raises(FileNotFoundError, match=r'gone\.png'):
+        labelme.convert_labelme([str(labelme_dir)], out, ['a', 'b', 'c'])
+    _labelme(labelme_dir / 'two.json', 'imgs/two.png', [_point('b', 64, 1)])
+    with pytest.raises(ValueError, match=r'two\.png: landmark\(s\) outside'):
+        labelme.convert_labelme([str(labelme_dir)], out, ['a', 'b', 'c'])
+    (labelme_dir / 'two.json').write_text('{"shapes": [')
+    with pytest.raises(ValueError, match=r'two\.json is not valid JSON'):
+        labelme.convert_labelme([str(labelme_dir)], out, ['a', 'b', 'c'])
+    assert not osp.exists(out)
+    with pytest.raises(ValueError, match='unique'):
+        labelme.read_names('a,b,a')
