@@ -83,3 +83,15 @@ def run_tool(args, timeout=600, env=None, check=True):
         raise AssertionError(f'{args} exited {proc.returncode}\n--- stdout\n'
                              f'{proc.stdout[-4000:]}\n--- stderr\n{proc.stderr[-6000:]}')
     return proc
+
+
+def derived_config(base_config, path, **overrides):
+    """Write a config at ``path`` inheriting ``base_config`` with ``overrides``.
+
+    Values are written with ``repr``; test-only hooks under ``tests/helpers``
+    are importable by name when the run's PYTHONPATH includes that folder.
+    """
+    lines = [f'_base_ = [{str(base_config)!r}]']
+    lines += [f'{key} = {value!r}' for key, value in overrides.items()]
+    path.write_text('\n'.join(lines) + '\n')
+    return str(path)

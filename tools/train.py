@@ -7,6 +7,8 @@ import _bootstrap  # noqa: F401  (repo root on sys.path, plugin registered)
 from mmengine.config import Config, DictAction
 from mmengine.runner import Runner
 
+from mmpose_medsapiens.utils import setup_cpu_distributed
+
 
 def parse_args():
     parser = argparse.ArgumentParser(description='Train a pose model')
@@ -95,6 +97,7 @@ def main():
     cfg = merge_args(cfg, args)
     if 'preprocess_cfg' in cfg:
         cfg.model.setdefault('data_preprocessor', cfg.get('preprocess_cfg', {}))
+    setup_cpu_distributed(cfg)  # torchrun on a CPU-only host: gloo
     runner = Runner.from_cfg(cfg)
     runner.train()
 

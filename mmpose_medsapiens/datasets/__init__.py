@@ -1,6 +1,12 @@
+from .coco_landmarks import ensure_new_files, make_coco, write_coco
+from .image_io import read_image_size, read_medical_image, read_mha, window_to_uint8
 from .medical_landmark_dataset import DatasetFormatError, MedicalLandmarkDataset
 from .metainfo import landmark_metainfo
 from .synthetic_ceph_dataset import SyntheticCephDataset
+from .transforms import LoadMedicalImage
 
-__all__ = ['DatasetFormatError', 'MedicalLandmarkDataset', 'SyntheticCephDataset',
-           'landmark_metainfo']
+__all__ = [
+    'DatasetFormatError', 'LoadMedicalImage', 'MedicalLandmarkDataset', 'SyntheticCephDataset',
+    'ensure_new_files', 'landmark_metainfo', 'make_coco', 'read_image_size', 'read_medical_image',
+    'read_mha', 'window_to_uint8', 'write_coco'
+]

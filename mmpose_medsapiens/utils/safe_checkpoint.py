@@ -55,6 +55,15 @@ def _history_buffer_getattr(obj, name):
         f'in a checkpoint')
 
 
+def _empty_bytes(*args):
+    # Pickle protocol 2 (torch.save) writes an empty ``bytes`` (e.g. the data
+    # of a zero-size numpy array) as ``bytes()``; non-empty ones go through
+    # ``_codecs.encode``, which torch already allows. Nothing else is needed.
+    if args:
+        raise pickle.UnpicklingError('bytes(...) with arguments is not allowed in a checkpoint')
+    return b''
+
+
 def _resolve(spec: str):
     module, attr = spec.split(':')
     try:
@@ -66,7 +75,8 @@ def _resolve(spec: str):
 def safe_globals() -> List[object]:
     """The allow-listed objects that exist in this environment."""
     allowed = [obj for obj in map(_resolve, CHECKPOINT_SAFE_GLOBALS) if obj is not None]
-    return allowed + [(_history_buffer_getattr, 'builtins.getattr')]
+    return allowed + [(_history_buffer_getattr, 'builtins.getattr'),
+                      (_empty_bytes, 'builtins.bytes')]
 
 
 class UnsafeCheckpointError(pickle.UnpicklingError):

@@ -5,7 +5,7 @@ import os.path as osp
 
 import torch
 
-from conftest import REPO_ROOT, run_tool
+from conftest import REPO_ROOT, derived_config, run_tool
 from mmpose_medsapiens.utils import safe_torch_load
 
 HELPERS = osp.join(REPO_ROOT, 'tests', 'helpers')
@@ -28,10 +28,10 @@ def test_resume_after_kill_matches_uninterrupted_run(tiny_config, tmp_path):
 
     # Same run, killed right after the iteration-3 checkpoint.
     env = dict(PYTHONPATH=HELPERS + os.pathsep + os.environ.get('PYTHONPATH', ''))
-    proc = _train(tiny_config, killed_dir, '--cfg-options',
-                  'custom_imports.imports=[mmpose_medsapiens,kill_hook]',
-                  'custom_hooks=[dict(type=KillAfterIterHook,iteration=3)]',
-                  check=False, env=env)
+    killing = derived_config(tiny_config, tmp_path / 'killing.py',
+                             custom_imports=dict(imports=['mmpose_medsapiens', 'kill_hook']),
+                             custom_hooks=[dict(type='KillAfterIterHook', iteration=3)])
+    proc = _train(killing, killed_dir, check=False, env=env)
     assert proc.returncode != 0, 'the kill hook did not stop training'
     assert osp.isfile(osp.join(killed_dir, 'iter_3.pth'))
     assert not osp.isfile(osp.join(killed_dir, 'iter_6.pth'))

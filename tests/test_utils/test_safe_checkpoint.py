@@ -52,7 +52,8 @@ def test_mmengine_training_state_types_load(tmp_path):
     state = {
         'state_dict': {'w': torch.ones(2)},
         'meta': {'dataset_meta': {'sigmas': np.array([0.1, 0.2], dtype=np.float32),
-                                  'flip_indices': [0, 1], 'weights': np.ones(3)},
+                                  'flip_indices': [0, 1], 'weights': np.ones(3),
+                                  'empty': np.zeros((0, 2))},
                  'seed': np.int64(3), 'lr': np.float64(0.5)},
         'message_hub': {'log_scalars': {'train/loss': buffer}},
     }
@@ -62,6 +63,7 @@ def test_mmengine_training_state_types_load(tmp_path):
     np.testing.assert_array_equal(loaded['meta']['dataset_meta']['sigmas'],
                                   np.array([0.1, 0.2], dtype=np.float32))
     assert loaded['meta']['seed'] == 3
+    assert loaded['meta']['dataset_meta']['empty'].shape == (0, 2)
     assert loaded['message_hub']['log_scalars']['train/loss'].current() == 1.5
     # Plain torch.load (default weights_only=True) now reads them as well.
     assert torch.load(path)['meta']['lr'] == 0.5
