@@ -13,6 +13,9 @@ heatmap_size = (32, 40)  # (w, h) = input / 4, as in Sapiens
 embed_dims = 128
 max_epochs = 30
 batch_size = 16
+# Runner checkpoints hold base + LoRA + head; True keeps only LoRA + head
+# (the backbone's pretrained init_cfg then restores the rest on load).
+save_adapter_only = False
 
 # -------------------------------------------------------------------- model
 codec = dict(
@@ -105,6 +108,10 @@ default_hooks = dict(
     logger=dict(type='LoggerHook', interval=10),
     checkpoint=dict(type='CheckpointHook', interval=10, max_keep_ckpts=1,
                     save_best='MRE_mm', rule='less'))
+custom_hooks = [
+    dict(type='ParameterCountHook'),
+    dict(type='AdapterCheckpointHook', adapter_only=save_adapter_only),
+]
 env_cfg = dict(cudnn_benchmark=False, mp_cfg=dict(mp_start_method='fork', opencv_num_threads=0),
                dist_cfg=dict(backend='nccl'))
 randomness = dict(seed=0)

@@ -9,6 +9,7 @@ from .utils import safe_checkpoint as _safe_checkpoint
 _safe_checkpoint.install()
 
 from .datasets import *  # noqa: E402,F401,F403
+from .engine import *  # noqa: E402,F401,F403
 from .evaluation import *  # noqa: E402,F401,F403
 from .models import *  # noqa: E402,F401,F403
 

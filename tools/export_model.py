@@ -14,7 +14,7 @@ import os.path as osp
 
 import _bootstrap  # noqa: F401  (repo root on sys.path, plugin registered)
 import torch
-from mmengine.config import Config, DictAction
+from mmengine.config import Config, ConfigDict, DictAction
 from mmengine.registry import init_default_scope
 from mmengine.runner import load_checkpoint
 
@@ -57,10 +57,15 @@ def main():
     model, meta = build_trained_model(cfg, args.checkpoint)
     meta = dict(meta, exported_from=osp.abspath(args.checkpoint))
     if args.adapter:
+        # Plain dicts only: ConfigDict is not among the types that
+        # weights-only loading accepts.
         base = cfg.model.backbone.get('init_cfg', None)
+        lora = model.backbone.lora_cfg
         torch.save(dict(state_dict=adapter_state_dict(model),
-                        meta=dict(meta, format='adapter', base_init_cfg=base,
-                                  lora=model.backbone.lora_cfg)), args.adapter)
+                        meta=dict(meta, format='adapter',
+                                  base_init_cfg=base.to_dict() if base else None,
+                                  lora=ConfigDict(lora).to_dict() if lora else None)),
+                   args.adapter)
         print(f'adapter-only checkpoint: {args.adapter}')
     if args.merged:
         model.backbone.merge_lora()

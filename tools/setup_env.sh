@@ -119,7 +119,7 @@ if [[ -z "$MMCV_WHEEL" ]]; then
     SRC="$(ls -d "$BUILD_DIR"/mmcv-"$PIN_MMCV_VERSION")"
     sed -i -e 's/-std=c++14/-std=c++20/g' -e 's/-std=c++17/-std=c++20/g' "$SRC/setup.py"
     grep -q -- '-std=c++20' "$SRC/setup.py" || fail "patch mmcv C++ standard" mmcv
-    say "building mmcv $PIN_MMCV_VERSION with ops ($MMCV_TAG); this takes ~11 min on 2 cores, once per machine"
+    say "building mmcv $PIN_MMCV_VERSION with ops ($MMCV_TAG); this takes 15-40 min on 2 cores, once per machine and torch version"
     # Build into a temp dir, then move: an interrupted build never leaves a
     # broken wheel in the cache.
     run_step "build mmcv $PIN_MMCV_VERSION wheel (compiled ops)" mmcv \

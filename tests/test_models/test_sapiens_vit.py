@@ -116,3 +116,36 @@ def test_layer_decay_reaches_lora_parameters():
     assert lr_of[id(params[next(n for n in params if n.startswith('head.'))])] == 1.0
     # Frozen base weights are not handed to the optimizer at all.
     assert id(params['backbone.layers.0.attn.qkv.weight']) not in lr_of
+
+
+def test_activation_checkpointing_gives_the_same_gradients():
+    torch.manual_seed(0)
+    ref = _tiny(lora=dict(targets=dict(qkv=dict(rank=4, alpha=4)), drop_rate=0.0))
+    for m in ref.lora_modules().values():
+        nn.init.normal_(m.lora_up.weight, std=0.05)
+    cp = _tiny(lora=dict(targets=dict(qkv=dict(rank=4, alpha=4)), drop_rate=0.0), with_cp=True)
+    cp.load_state_dict(ref.state_dict())
+    x = torch.randn(2, 3, 64, 48)
+    grads = []
+    for model in (ref, cp):
+        model.train()
+        model(x)[0].square().mean().backward()
+        grads.append({n: p.grad.clone() for n, p in model.named_parameters() if p.requires_grad})
+    assert grads[0].keys() == grads[1].keys() and grads[0]
+    for name in grads[0]:
+        torch.testing.assert_close(grads[1][name], grads[0][name], msg=name)
+
+
+def test_bf16_autocast_trains_lora_on_cpu():
+    torch.manual_seed(0)
+    model = _tiny(with_cp=True)
+    model.train()
+    dtypes = []
+    model.layers[0].attn.qkv.register_forward_hook(lambda m, i, o: dtypes.append(o.dtype))
+    with torch.autocast('cpu', dtype=torch.bfloat16):
+        out = model(torch.randn(2, 3, 64, 48))[0]
+    assert dtypes[0] == torch.bfloat16  # the adapted linears ran in bf16
+    out.float().square().mean().backward()
+    lora_grads = [p.grad for n, p in model.named_parameters() if '.lora_' in n]
+    assert lora_grads and all(g is not None and torch.isfinite(g).all() for g in lora_grads)
+    assert all(p.grad is None for n, p in model.named_parameters() if '.lora_' not in n)

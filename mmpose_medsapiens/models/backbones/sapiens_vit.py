@@ -5,6 +5,7 @@ from typing import Dict, Optional, Tuple, Union
 
 import torch
 import torch.nn as nn
+from torch.utils.checkpoint import checkpoint
 from mmengine.logging import MMLogger
 from mmpretrain.models.backbones import VisionTransformer
 from mmpretrain.models.utils import resize_pos_embed
@@ -55,6 +56,9 @@ class SapiensViT(VisionTransformer):
             proj=dict(rank, alpha)), drop_rate=0.1)``. A target with rank 0 is
             left plain. ``None`` means plain fine-tuning of the whole backbone.
             Defaults to the MedSapiens recipe.
+        with_cp (bool): Recompute each transformer layer's activations in the
+            backward pass instead of storing them (less memory, ~30% more
+            compute), for the larger archs at high resolution.
         **kwargs: Other ``VisionTransformer`` arguments.
     """
 
@@ -70,6 +74,7 @@ class SapiensViT(VisionTransformer):
                  out_type: str = 'featmap',
                  patch_cfg: Optional[dict] = None,
                  lora: Optional[dict] = DEFAULT_LORA,
+                 with_cp: bool = False,
                  **kwargs):
         if isinstance(arch, str) and arch.lower() not in self.arch_zoo:
             raise KeyError(f'Arch {arch} is not known to SapiensViT; choose one of '
@@ -87,6 +92,7 @@ class SapiensViT(VisionTransformer):
         # Runner-level load_from of MedSapiens LoRA releases uses mmpretrain's
         # LoRAModel key layout; rename those keys before loading.
         self._register_load_state_dict_pre_hook(self._canonicalize_keys)
+        self.with_cp = with_cp
         self.lora_cfg = copy.deepcopy(lora)
         if lora:
             self._add_lora(lora)
@@ -128,6 +134,28 @@ class SapiensViT(VisionTransformer):
             parent_name, child = name.rsplit('.', 1)
             setattr(self.get_submodule(parent_name), child, module.merge())
         self.lora_cfg = None
+
+    def forward(self, x: torch.Tensor) -> tuple:
+        """As mmpretrain's ``VisionTransformer.forward``, with optional
+        activation checkpointing around each layer."""
+        x, patch_resolution = self.patch_embed(x)
+        if self.cls_token is not None:
+            x = torch.cat((self.cls_token.expand(x.shape[0], -1, -1), x), dim=1)
+        x = x + resize_pos_embed(self.pos_embed, self.patch_resolution, patch_resolution,
+                                 mode=self.interpolate_mode,
+                                 num_extra_tokens=self.num_extra_tokens)
+        x = self.pre_norm(self.drop_after_pos(x))
+        outs = []
+        for i, layer in enumerate(self.layers):
+            if self.with_cp and self.training and torch.is_grad_enabled():
+                x = checkpoint(layer, x, use_reentrant=False)
+            else:
+                x = layer(x)
+            if i == len(self.layers) - 1 and self.final_norm:
+                x = self.ln1(x)
+            if i in self.out_indices:
+                outs.append(self._format_output(x, patch_resolution))
+        return tuple(outs)
 
     # --------------------------------------------------------- weights / log
     def init_weights(self):
