@@ -4,6 +4,7 @@ import os
 import os.path as osp
 
 import _bootstrap  # noqa: F401  (repo root on sys.path, plugin registered)
+import torch
 from mmengine.config import Config, DictAction
 from mmengine.runner import Runner
 
@@ -63,8 +64,11 @@ def merge_args(cfg, args):
         assert optim_wrapper in (OptimWrapper, AmpOptimWrapper, 'OptimWrapper', 'AmpOptimWrapper'), \
             '`--amp` is not supported custom optimizer wrapper type ' \
             f'`{optim_wrapper}.'
-        cfg.optim_wrapper.type = 'AmpOptimWrapper'
-        cfg.optim_wrapper.setdefault('loss_scale', 'dynamic')
+        if torch.cuda.is_available():
+            cfg.optim_wrapper.type = 'AmpOptimWrapper'
+            cfg.optim_wrapper.setdefault('loss_scale', 'dynamic')
+        else:  # mmengine's AmpOptimWrapper needs a GPU: bf16 autocast on CPU
+            cfg.optim_wrapper.type = 'CPUAmpOptimWrapper'
 
     if args.resume == 'auto':
         cfg.resume = True

@@ -3,6 +3,7 @@ import csv
 import datetime
 import importlib.util
 import json
+import os
 import os.path as osp
 import pickle
 import runpy
@@ -401,7 +402,6 @@ def test_never_overwrites_without_flag(inputs):
 
 
 def test_one_existing_output_blocks_the_run(inputs):
-    import os
     os.makedirs(inputs['out'])
     with open(osp.join(inputs['out'], 'cdf.png'), 'w') as f:
         f.write('mine')

@@ -379,7 +379,7 @@ def resolve_calibration(where: str, img: dict, dumped: dict, size, args) -> dict
         if size is None:
             raise EvaluationInputError(f'{where}: --px512 needs the image size; pass an '
                                        f'--ann-file with "width" and "height"')
-        spacing = (PX512_SIZE / size[1], PX512_SIZE / size[0])
+        spacing = (PX512_SIZE / size[0], PX512_SIZE / size[1])
     elif img.get('spacing') is not None:
         spacing = _as_xy(img['spacing'], where)
     elif dumped.get('spacing') is not None:
@@ -499,7 +499,7 @@ def _groups(results: list) -> 'OrderedDict':
 
 def _success(errors: np.ndarray, radius: float, inclusive: bool) -> np.ndarray:
     # Same rule as the metric: strict PE < r unless --inclusive.
-    return errors <= radius
+    return errors <= radius if inclusive else errors < radius
 
 
 def per_landmark_rows(results: list, radii, inclusive: bool, names: dict) -> list:
@@ -594,6 +594,7 @@ def _fmt(value) -> str:
 
 
 def write_csv(path: str, rows: list, columns: list):
+    """Write ``rows`` (dicts) as CSV with ``columns``; NaN and None as empty cells."""
     with open(path, 'w', newline='', encoding='utf-8') as f:
         writer = csv.writer(f)
         writer.writerow(columns)
@@ -614,6 +615,7 @@ def _json_ready(value):
 
 
 def write_json(path: str, data):
+    """Write ``data`` as JSON; numpy scalars as numbers, NaN as null."""
     with open(path, 'w', encoding='utf-8') as f:
         json.dump(_json_ready(data), f, indent=2)
 
@@ -691,6 +693,8 @@ def plot_per_landmark(path: str, landmark_rows: list):
         ax.set_xticklabels([r['name'] if named else str(r['landmark']) for r in rows],
                            rotation=60 if named else 0, ha='right' if named else 'center',
                            fontsize=8)
+        if not named:
+            ax.set_xlabel('landmark')
         ax.set_ylabel(f'MRE ({rows[0]["unit"]})')
         ax.set_title(f'per-landmark MRE{f" - {dataset}" if dataset else ""}', fontsize=10)
         ax.grid(True, axis='y', alpha=0.3)
