@@ -32,6 +32,7 @@ class MedicalLandmarkDataset(BaseCocoStyleDataset):
     - ``normalize``: ``None``, or ``dict(pair=(i, j), distance=d)`` meaning
       that errors are rescaled per image so that ground-truth landmarks ``i``
       and ``j`` lie ``d`` units apart.
+    - ``radii``: the protocol's SDR radii in ``unit`` (class ``SDR_RADII``).
 
     The whole annotation file is checked when the dataset is built; a problem
     raises :class:`DatasetFormatError` naming the file and the image id
@@ -48,6 +49,7 @@ class MedicalLandmarkDataset(BaseCocoStyleDataset):
     DEFAULT_SPACING: Optional[Tuple[float, float]] = None
     UNIT: str = 'mm'
     NORMALIZE: Optional[dict] = None
+    SDR_RADII: Tuple[float, ...] = (2.0, 2.5, 3.0, 4.0)
 
     def __init__(self,
                  *args,
@@ -147,7 +149,8 @@ class MedicalLandmarkDataset(BaseCocoStyleDataset):
                        f'and {type(self).__name__} has no default')
         if not all(np.isfinite(spacing)) or min(spacing) <= 0:
             self._fail(img['id'], f'invalid pixel spacing {spacing}')
-        return dict(spacing=spacing, unit=self.UNIT, normalize=self.NORMALIZE)
+        return dict(spacing=spacing, unit=self.UNIT, normalize=self.NORMALIZE,
+                    radii=self.SDR_RADII)
 
     def _get_topdown_data_infos(self, data_list: List[dict]) -> List[dict]:
         # Every image was validated above; none is silently dropped.

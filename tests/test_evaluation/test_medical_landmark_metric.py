@@ -125,3 +125,44 @@ def test_bad_input_names_the_image():
         metric.process([], [sample])
     with pytest.raises(ValueError, match='no results'):
         metric.compute_metrics([])
+
+
+def test_default_radii_come_from_each_dataset_protocol():
+    rng = np.random.default_rng(2)
+    head, *_ = _samples(rng, 2, 19, lambda w, h: dict(RULES['head_0.1mm'](w, h),
+                                                      radii=(2, 2.5, 3, 4)), 'head')
+    hand, *_ = _samples(rng, 2, 37, lambda w, h: dict(RULES['hand_wrist'](w, h),
+                                                      radii=(2, 4, 10)), 'hand')
+    metric = MedicalLandmarkMetric()
+    metric.process([], head + hand)
+    out = metric.compute_metrics(metric.results)
+    assert {'head/SDR_2.5mm', 'head/SDR_4mm', 'hand/SDR_10mm'} <= set(out)
+    assert 'hand/SDR_2.5mm' not in out and 'head/SDR_10mm' not in out
+    assert {'SDR_2mm', 'SDR_2.5mm', 'SDR_3mm', 'SDR_4mm', 'SDR_10mm'} <= set(out)
+    fixed = MedicalLandmarkMetric(radii=(1, ))
+    fixed.process([], head)
+    assert [k for k in fixed.compute_metrics(fixed.results) if k.startswith('SDR')] == ['SDR_1mm']
+
+
+def test_outfile_prefix_dumps_per_image_json_and_csv(tmp_path):
+    import csv
+    import json
+    gt = np.zeros((1, 2, 2))
+    pred = np.array([[[3.0, 4.0], [0.0, 1.0]]])
+    sample = dict(img_id=5, img_path='x/5.png', dataset_name='d',
+                  calibration=dict(spacing=(1, 1), unit='mm', normalize=None),
+                  pred_instances=dict(keypoints=pred),
+                  gt_instances=dict(keypoints=gt, keypoints_visible=np.array([[1, 0]])))
+    prefix = str(tmp_path / 'out' / 'run')
+    metric = MedicalLandmarkMetric(outfile_prefix=prefix)
+    metric.process([], [sample])
+    metric.compute_metrics(metric.results)
+    with open(prefix + '.per_image.json') as f:
+        rows = json.load(f)
+    assert rows == [dict(img_id=5, img_path='x/5.png', dataset_name='d', unit='mm',
+                         pred=[[3.0, 4.0], [0.0, 1.0]], gt=[[0.0, 0.0], [0.0, 0.0]],
+                         errors=[5.0, None])]
+    with open(prefix + '.per_image.csv') as f:
+        table = list(csv.reader(f))
+    assert table[0][:5] == ['img_id', 'img_path', 'dataset_name', 'unit', 'MRE']
+    assert table[1] == ['5', 'x/5.png', 'd', 'mm', '5.0', '5.0', '']

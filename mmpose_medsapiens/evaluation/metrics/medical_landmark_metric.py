@@ -1,4 +1,7 @@
 """Success detection rate and mean radial error in physical units."""
+import csv
+import json
+import os
 from collections import OrderedDict, defaultdict
 from typing import Dict, List, Optional, Sequence
 
@@ -48,24 +51,32 @@ class MedicalLandmarkMetric(BaseMetric):
     ``<dataset_name>/<key>``.
 
     Args:
-        radii (Sequence[float]): SDR radii in the calibration unit.
-            Defaults to (2, 2.5, 3, 4).
+        radii (Sequence[float], optional): SDR radii in the calibration unit.
+            By default each dataset's own protocol radii, carried by its
+            samples' ``calibration['radii']`` (e.g. head 2/2.5/3/4 mm, hand
+            2/4/10 mm, chest 3/6/9 px), else (2, 2.5, 3, 4).
         inclusive (bool): Count ``PE <= r`` as success instead of the strict
             ``PE < r`` of the MedSapiens/Payer evaluator. Defaults to False.
+        outfile_prefix (str, optional): Also write per-image predictions,
+            ground truth and errors to ``<prefix>.per_image.json`` and
+            ``<prefix>.per_image.csv``.
         collect_device (str): ``'cpu'`` or ``'gpu'``.
         prefix (str, optional): Key prefix.
     """
 
     default_prefix: Optional[str] = None
+    default_radii = (2.0, 2.5, 3.0, 4.0)
 
     def __init__(self,
-                 radii: Sequence[float] = (2, 2.5, 3, 4),
+                 radii: Optional[Sequence[float]] = None,
                  inclusive: bool = False,
+                 outfile_prefix: Optional[str] = None,
                  collect_device: str = 'cpu',
                  prefix: Optional[str] = None):
         super().__init__(collect_device=collect_device, prefix=prefix)
-        self.radii = tuple(float(r) for r in radii)
+        self.radii = None if radii is None else tuple(float(r) for r in radii)
         self.inclusive = inclusive
+        self.outfile_prefix = outfile_prefix
 
     def process(self, data_batch: Sequence[dict], data_samples: Sequence[dict]) -> None:
         for sample in data_samples:
@@ -89,7 +100,13 @@ class MedicalLandmarkMetric(BaseMetric):
             self.results.append(
                 dict(img_id=sample.get('img_id'), img_path=sample.get('img_path'),
                      dataset_name=sample.get('dataset_name', ''),
-                     unit=calibration['unit'], errors=errors))
+                     unit=calibration['unit'], radii=self._radii_of(calibration),
+                     errors=errors, pred=pred.astype(np.float64), gt=gt.astype(np.float64)))
+
+    def _radii_of(self, calibration: dict) -> tuple:
+        if self.radii is not None:
+            return self.radii
+        return tuple(float(r) for r in calibration.get('radii') or self.default_radii)
 
     def compute_metrics(self, results: List[dict]) -> Dict[str, float]:
         if not results:
@@ -105,7 +122,30 @@ class MedicalLandmarkMetric(BaseMetric):
                 for key, value in self._summary(group, group[0]['unit']).items():
                     metrics[f'{dataset_name}/{key}'] = value
         self._log_per_landmark(groups)
+        if self.outfile_prefix:
+            self._dump(results)
         return metrics
+
+    def _dump(self, results: List[dict]) -> None:
+        rows = [dict(img_id=r['img_id'], img_path=r['img_path'], dataset_name=r['dataset_name'],
+                     unit=r['unit'], pred=r['pred'].tolist(), gt=r['gt'].tolist(),
+                     errors=[None if np.isnan(e) else float(e) for e in r['errors']])
+                for r in results]
+        dirname = os.path.dirname(self.outfile_prefix)
+        if dirname:
+            os.makedirs(dirname, exist_ok=True)
+        with open(f'{self.outfile_prefix}.per_image.json', 'w') as f:
+            json.dump(rows, f, indent=1)
+        num_kpts = max(len(r['errors']) for r in rows)
+        with open(f'{self.outfile_prefix}.per_image.csv', 'w', newline='') as f:
+            writer = csv.writer(f)
+            writer.writerow(['img_id', 'img_path', 'dataset_name', 'unit', 'MRE'] +
+                            [f'error_{k}' for k in range(num_kpts)])
+            for row in rows:
+                valid = [e for e in row['errors'] if e is not None]
+                writer.writerow([row['img_id'], row['img_path'], row['dataset_name'], row['unit'],
+                                 np.mean(valid) if valid else ''] +
+                                ['' if e is None else e for e in row['errors']])
 
     def _summary(self, results: List[dict], unit: str) -> Dict[str, float]:
         errors = np.concatenate([r['errors'] for r in results])
@@ -117,7 +157,8 @@ class MedicalLandmarkMetric(BaseMetric):
         out[f'MRE_{unit}'] = float(errors.mean())
         out[f'STD_{unit}'] = float(errors.std())
         out[f'MedianRE_{unit}'] = float(np.median(errors))
-        for r in self.radii:
+        # Several datasets of one unit: the union of their protocol radii.
+        for r in sorted({r for res in results for r in res['radii']}):
             success = errors <= r if self.inclusive else errors < r
             out[f'SDR_{r:g}{unit}'] = float(100.0 * success.mean())
         return out
