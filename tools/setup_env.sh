@@ -57,6 +57,15 @@ run_step() {
     fi
 }
 
+# run_step_soft STEP CMD...: like run_step, but a failure only returns 1.
+run_step_soft() {
+    local step="$1"
+    shift
+    local log="$LOG_DIR/$(echo "$step" | tr -c 'a-zA-Z0-9' '_' | cut -c1-80).log"
+    say "$step"
+    "$@" >"$log" 2>&1 || { say "that failed (log: $log); resolving afresh"; return 1; }
+}
+
 # ---------------------------------------------------------------- environment
 if [[ -n "${VIRTUAL_ENV:-}" ]]; then
     PY="$VIRTUAL_ENV/bin/python"
@@ -84,12 +93,27 @@ fi
 run_step "upgrade pip" pip "${PIP[@]}" install --upgrade "pip>=23"
 
 # torch first: mmcv's build and egg_info import it. No index URL or local
-# version is forced, so pip picks the build that fits this machine.
+# version is forced, so pip picks the build that fits this machine. What it
+# picked is remembered per machine: later setups (fresh clones, CI) ask for
+# exactly that, which skips pip's backtracking and keeps the cached mmcv
+# wheel (keyed by torch version) valid.
+TORCH_PINS="$CACHE_DIR/torch-resolved-$("$PY" -c 'import sys; print(f"py{sys.version_info[0]}{sys.version_info[1]}")').txt"
 if ! "$PY" -c "import torch, torchvision" 2>/dev/null; then
-    run_step "install torch + torchvision" torch "${PIP[@]}" install -c "$CONSTRAINTS" torch torchvision
+    if [[ -s "$TORCH_PINS" ]] && run_step_soft "install torch + torchvision ($(tr '\n' ' ' <"$TORCH_PINS"), as resolved before on this machine)" \
+            "${PIP[@]}" install -c "$CONSTRAINTS" -r "$TORCH_PINS"; then
+        :
+    else
+        run_step "install torch + torchvision" torch "${PIP[@]}" install -c "$CONSTRAINTS" torch torchvision
+    fi
 else
     say "torch $("$PY" -c 'import torch; print(torch.__version__)') already installed"
 fi
+"$PY" - >"$TORCH_PINS.tmp" <<'PYEOF'
+from importlib.metadata import version
+print(f"torch=={version('torch')}")
+print(f"torchvision=={version('torchvision')}")
+PYEOF
+mv "$TORCH_PINS.tmp" "$TORCH_PINS"
 
 run_step "install build tools and base pins" "numpy/opencv-python/setuptools/ninja/mmengine" \
     "${PIP[@]}" install -c "$CONSTRAINTS" "numpy<2" "opencv-python>=4.10,<4.11" \

@@ -4,8 +4,12 @@ from .medical_landmark_dataset import DatasetFormatError, MedicalLandmarkDataset
 from .metainfo import landmark_metainfo
 from .synthetic_ceph_dataset import SyntheticCephDataset
 from .transforms import LoadMedicalImage
+from .xray_datasets import (ChestXrayDataset, DentalCBCTDataset, HandXrayDataset,
+                            ISBI2015HeadDataset, LegXrayDataset)
 
 __all__ = [
+    'ChestXrayDataset', 'DentalCBCTDataset', 'HandXrayDataset', 'ISBI2015HeadDataset',
+    'LegXrayDataset',
     'DatasetFormatError', 'LoadMedicalImage', 'MedicalLandmarkDataset', 'SyntheticCephDataset',
     'ensure_new_files', 'landmark_metainfo', 'make_coco', 'read_image_size', 'read_medical_image',
     'read_mha', 'window_to_uint8', 'write_coco'
