@@ -43,6 +43,11 @@ class MedicalLandmarkDataset(BaseCocoStyleDataset):
             for images without their own ``spacing``.
         check_images (bool): Verify at build time that every image file exists.
             Defaults to True.
+        num_shots (int, optional): Keep exactly this many images (few-shot
+            training), drawn without replacement from the sorted image ids by
+            ``shot_seed``: the same ``(num_shots, shot_seed)`` selects the same
+            images on every rank and machine.
+        shot_seed (int): Seed of the few-shot draw. Defaults to 0.
         **kwargs: See :class:`BaseCocoStyleDataset`.
     """
 
@@ -55,9 +60,13 @@ class MedicalLandmarkDataset(BaseCocoStyleDataset):
                  *args,
                  spacing: Optional[Sequence[float]] = None,
                  check_images: bool = True,
+                 num_shots: Optional[int] = None,
+                 shot_seed: int = 0,
                  **kwargs):
         self.spacing = _as_xy(spacing) if spacing is not None else self.DEFAULT_SPACING
         self.check_images = check_images
+        self.num_shots = num_shots
+        self.shot_seed = shot_seed
         super().__init__(*args, **kwargs)
 
     # ---------------------------------------------------------------- loading
@@ -154,7 +163,16 @@ class MedicalLandmarkDataset(BaseCocoStyleDataset):
 
     def _get_topdown_data_infos(self, data_list: List[dict]) -> List[dict]:
         # Every image was validated above; none is silently dropped.
-        return data_list
+        if self.num_shots is None:
+            return data_list
+        if not 0 < self.num_shots <= len(data_list):
+            raise DatasetFormatError(f'{self.ann_file}: num_shots={self.num_shots} but the file '
+                                     f'has {len(data_list)} images')
+        # Sorting first makes the draw independent of the file's order.
+        ordered = sorted(data_list, key=lambda info: str(info['img_id']))
+        picked = np.random.default_rng(self.shot_seed).choice(
+            len(ordered), self.num_shots, replace=False)
+        return [ordered[i] for i in sorted(picked)]
 
 
 def _as_xy(spacing) -> Tuple[float, float]:

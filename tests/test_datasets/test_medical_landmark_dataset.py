@@ -100,3 +100,23 @@ def test_truncated_json_names_the_file(synthetic_data, tmp_path):
     ann = _write(tmp_path, None, text=text[:len(text) // 2])
     with pytest.raises(DatasetFormatError, match='not valid JSON'):
         _build(synthetic_data, ann_file=ann)
+
+
+def test_few_shot_selection_is_exact_and_deterministic(synthetic_data, tmp_path):
+    ids = lambda ds: [ds[i]['img_id'] for i in range(len(ds))]  # noqa: E731
+    full = _build(synthetic_data, ann_file='annotations/train.json')
+    a = _build(synthetic_data, ann_file='annotations/train.json', num_shots=5, shot_seed=3)
+    b = _build(synthetic_data, ann_file='annotations/train.json', num_shots=5, shot_seed=3)
+    c = _build(synthetic_data, ann_file='annotations/train.json', num_shots=5, shot_seed=4)
+    assert len(a) == 5 and ids(a) == ids(b) and ids(a) != ids(c)
+    assert set(ids(a)) <= set(ids(full))
+    # The file's order does not matter.
+    coco = json.load(open(osp.join(synthetic_data, 'annotations/train.json')))
+    coco['images'].reverse()
+    coco['annotations'].reverse()
+    shuffled = _write(tmp_path, coco)
+    d = SyntheticCephDataset(data_root=synthetic_data, ann_file=shuffled, data_prefix=dict(img=''),
+                             pipeline=[], num_shots=5, shot_seed=3)
+    assert sorted(ids(d)) == sorted(ids(a))
+    with pytest.raises(DatasetFormatError, match='num_shots=99'):
+        _build(synthetic_data, ann_file='annotations/train.json', num_shots=99)
