@@ -34,7 +34,7 @@ def test_merged_and_adapter_exports(tiny_config, tmp_path):
     merged, adapter = str(tmp_path / 'merged.pth'), str(tmp_path / 'adapter.pth')
     run_tool(['tools/export_model.py', tiny_config, ckpt, '--merged', merged,
               '--adapter', adapter, '--cfg-options',
-              f'model.backbone.init_cfg.type=Pretrained',
+              'model.backbone.init_cfg.type=Pretrained',
               f'model.backbone.init_cfg.checkpoint={base_path}'])
 
     trained.eval()

@@ -1,6 +1,5 @@
 """A ``nn.Linear`` that carries a LoRA adapter in place."""
 import math
-from typing import Optional
 
 import torch
 import torch.nn as nn
