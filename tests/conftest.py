@@ -95,3 +95,36 @@ def derived_config(base_config, path, **overrides):
     lines += [f'{key} = {value!r}' for key, value in overrides.items()]
     path.write_text('\n'.join(lines) + '\n')
     return str(path)
+
+
+def write_landmark_set(root, k, sizes, spacing=None, ann_name='ann.json'):
+    """Blank PNGs + COCO-style JSON in the MedSapiens release layout.
+
+    Args:
+        root (Path): Data root; images go to ``root/Images``.
+        k (int): Landmarks per image (random, inside the image).
+        sizes (list): (width, height) per image.
+        spacing (list, optional): Per-image ``spacing`` entry to write.
+        ann_name (str): Annotation file name under ``root``.
+    """
+    import json
+
+    import cv2
+    import numpy as np
+    (root / 'Images').mkdir(parents=True, exist_ok=True)
+    rng = np.random.default_rng(len(sizes) * 1000 + k)
+    images, anns = [], []
+    for i, (w, h) in enumerate(sizes, start=1):
+        name = f'Images/img_{i}.png'
+        cv2.imwrite(str(root / name), np.zeros((h, w), np.uint8))
+        img = dict(id=i, file_name=name, width=w, height=h)
+        if spacing is not None:
+            img['spacing'] = spacing
+        images.append(img)
+        kpts = np.concatenate([rng.uniform(0, [w - 1, h - 1], (k, 2)), np.full((k, 1), 2)], 1)
+        anns.append(dict(id=i, image_id=i, category_id=1, keypoints=kpts.ravel().tolist(),
+                         num_keypoints=k, bbox=[0, 0, w, h], area=w * h, iscrowd=0))
+    path = root / ann_name
+    path.write_text(json.dumps(dict(images=images, annotations=anns,
+                                    categories=[dict(id=1, name='x')])))
+    return str(path)

@@ -1,34 +1,13 @@
 """Per-set dataset classes: calibration rules, radii and flip pairs."""
 import json
 
-import cv2
 import numpy as np
 import pytest
 
+from conftest import write_landmark_set as _write_set
 from mmpose.datasets.transforms import GetBBoxCenterScale, LoadImage, RandomFlip
 from mmpose_medsapiens.datasets import (ChestXrayDataset, DatasetFormatError, DentalCBCTDataset,
                                         HandXrayDataset, ISBI2015HeadDataset, LegXrayDataset)
-
-
-def _write_set(root, k, sizes, spacing=None):
-    """COCO-style JSON + blank PNGs in the MedSapiens release layout."""
-    (root / 'Images').mkdir(parents=True, exist_ok=True)
-    rng = np.random.default_rng(0)
-    images, anns = [], []
-    for i, (w, h) in enumerate(sizes, start=1):
-        name = f'Images/img_{i}.png'
-        cv2.imwrite(str(root / name), np.zeros((h, w), np.uint8))
-        img = dict(id=i, file_name=name, width=w, height=h)
-        if spacing is not None:
-            img['spacing'] = spacing
-        images.append(img)
-        kpts = np.concatenate([rng.uniform(0, [w - 1, h - 1], (k, 2)), np.full((k, 1), 2)], 1)
-        anns.append(dict(id=i, image_id=i, category_id=1, keypoints=kpts.ravel().tolist(),
-                         num_keypoints=k, bbox=[0, 0, w, h], area=w * h, iscrowd=0))
-    path = root / 'ann.json'
-    path.write_text(json.dumps(dict(images=images, annotations=anns,
-                                    categories=[dict(id=1, name='x')])))
-    return str(path)
 
 
 def _build(cls, root, ann, **kwargs):

@@ -1,0 +1,6 @@
+# Chest (Shenzhen, GU2Net labels): MedSapiens + LoRA. The backbone starts from the generalist
+# MedSapiens model (trained on all four X-ray sets); LoRA and head are new.
+_base_ = ['./sapiens_lora_chest.py']
+
+pretrained_checkpoint = 'checkpoints/medsapiens_generalist.pth'
+model = dict(backbone=dict(init_cfg=dict(checkpoint=pretrained_checkpoint)))

@@ -1,0 +1,6 @@
+# Full-leg radiographs (MedSapiens): MedSapiens + LoRA. The backbone starts from the generalist
+# MedSapiens model (trained on all four X-ray sets); LoRA and head are new.
+_base_ = ['./sapiens_lora_legs.py']
+
+pretrained_checkpoint = 'checkpoints/medsapiens_generalist.pth'
+model = dict(backbone=dict(init_cfg=dict(checkpoint=pretrained_checkpoint)))

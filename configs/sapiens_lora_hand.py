@@ -1,0 +1,18 @@
+# Hand (Digital Hand Atlas, 37 landmarks): Sapiens 0.3B pretrain + fresh LoRA + HeatmapHead (37 landmarks).
+_base_ = ['./_base_/medsapiens_xray.py']
+
+# Data in the MedSapiens release layout: Images/ + hand_coco_<split>_annotations.json
+data_root = 'data/medsapiens/'
+dataset_type = 'HandXrayDataset'
+pretrained_checkpoint = 'checkpoints/sapiens_0.3b_epoch_1600_clean.pth'
+
+model = dict(
+    backbone=dict(init_cfg=dict(checkpoint=pretrained_checkpoint)),
+    head=dict(out_channels=37))
+train_dataloader = dict(dataset=dict(
+    type=dataset_type, data_root=data_root, ann_file='hand_coco_train_annotations.json'))
+val_dataloader = dict(dataset=dict(
+    type=dataset_type, data_root=data_root, ann_file='hand_coco_val_annotations.json'))
+test_dataloader = dict(dataset=dict(
+    type=dataset_type, data_root=data_root, ann_file='hand_coco_test_annotations.json'))
+default_hooks = dict(checkpoint=dict(save_best='MRE_mm'))

@@ -1,0 +1,18 @@
+# Head (ISBI 2015 cephalograms): Sapiens 0.3B pretrain + fresh LoRA + HeatmapHead (19 landmarks).
+_base_ = ['./_base_/medsapiens_xray.py']
+
+# Data in the MedSapiens release layout: Images/ + head_coco_<split>_annotations.json
+data_root = 'data/medsapiens/'
+dataset_type = 'ISBI2015HeadDataset'
+pretrained_checkpoint = 'checkpoints/sapiens_0.3b_epoch_1600_clean.pth'
+
+model = dict(
+    backbone=dict(init_cfg=dict(checkpoint=pretrained_checkpoint)),
+    head=dict(out_channels=19))
+train_dataloader = dict(dataset=dict(
+    type=dataset_type, data_root=data_root, ann_file='head_coco_train_annotations.json'))
+val_dataloader = dict(dataset=dict(
+    type=dataset_type, data_root=data_root, ann_file='head_coco_val_annotations.json'))
+test_dataloader = dict(dataset=dict(
+    type=dataset_type, data_root=data_root, ann_file='head_coco_test_annotations.json'))
+default_hooks = dict(checkpoint=dict(save_best='MRE_mm'))
