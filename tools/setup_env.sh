@@ -90,7 +90,9 @@ if "$PY" "$ROOT/tools/check_env.py" --quiet 2>/dev/null; then
     exit 0
 fi
 
-run_step "upgrade pip" pip "${PIP[@]}" install --upgrade "pip>=23"
+if ! "$PY" -c 'import sys, pip; sys.exit(int(pip.__version__.split(".")[0]) < 23)' 2>/dev/null; then
+    run_step "upgrade pip" pip "${PIP[@]}" install --upgrade "pip>=23"
+fi
 
 # torch first: mmcv's build and egg_info import it. No index URL or local
 # version is forced, so pip picks the build that fits this machine. What it
@@ -169,4 +171,4 @@ run_step "install mmpose_medsapiens (editable) + test tools" mmpose_medsapiens \
 
 "$PY" "$ROOT/tools/check_env.py" >"$LOG_DIR/check_env.log" 2>&1 \
     || fail "final environment check" "see log" "$LOG_DIR/check_env.log"
-say "done: $("$PY" "$ROOT/tools/check_env.py" --summary)"
+say "done: $(tail -n 1 "$LOG_DIR/check_env.log")"
