@@ -100,15 +100,20 @@ fi
 # exactly that, which skips pip's backtracking and keeps the cached mmcv
 # wheel (keyed by torch version) valid.
 TORCH_PINS="$CACHE_DIR/torch-resolved-$("$PY" -c 'import sys; print(f"py{sys.version_info[0]}{sys.version_info[1]}")').txt"
+# One pip call for torch and the base pins: each call costs a resolution.
+BASE=("numpy<2" "opencv-python>=4.10,<4.11" "setuptools<70" wheel ninja "$PIN_MMENGINE")
 if ! "$PY" -c "import torch, torchvision" 2>/dev/null; then
-    if [[ -s "$TORCH_PINS" ]] && run_step_soft "install torch + torchvision ($(tr '\n' ' ' <"$TORCH_PINS"), as resolved before on this machine)" \
-            "${PIP[@]}" install -c "$CONSTRAINTS" -r "$TORCH_PINS"; then
+    if [[ -s "$TORCH_PINS" ]] && run_step_soft "install torch + torchvision ($(tr '\n' ' ' <"$TORCH_PINS"), as resolved before on this machine) + base pins" \
+            "${PIP[@]}" install -c "$CONSTRAINTS" -r "$TORCH_PINS" "${BASE[@]}"; then
         :
     else
-        run_step "install torch + torchvision" torch "${PIP[@]}" install -c "$CONSTRAINTS" torch torchvision
+        run_step "install torch + torchvision + base pins (numpy<2, opencv 4.10, setuptools<70, ninja, mmengine)" \
+            torch "${PIP[@]}" install -c "$CONSTRAINTS" torch torchvision "${BASE[@]}"
     fi
 else
     say "torch $("$PY" -c 'import torch; print(torch.__version__)') already installed"
+    run_step "install base pins (numpy<2, opencv 4.10, setuptools<70, ninja, mmengine)" \
+        "numpy/opencv-python/setuptools/ninja/mmengine" "${PIP[@]}" install -c "$CONSTRAINTS" "${BASE[@]}"
 fi
 "$PY" - >"$TORCH_PINS.tmp" <<'PYEOF'
 from importlib.metadata import version
@@ -116,10 +121,6 @@ print(f"torch=={version('torch')}")
 print(f"torchvision=={version('torchvision')}")
 PYEOF
 mv "$TORCH_PINS.tmp" "$TORCH_PINS"
-
-run_step "install build tools and base pins" "numpy/opencv-python/setuptools/ninja/mmengine" \
-    "${PIP[@]}" install -c "$CONSTRAINTS" "numpy<2" "opencv-python>=4.10,<4.11" \
-    "setuptools<70" wheel ninja "$PIN_MMENGINE"
 
 # ----------------------------------------------------------------------- mmcv
 # mmcv 2.1.0 ships only as an sdist. Its setup.py hard-codes -std=c++14/17,
@@ -162,12 +163,12 @@ run_step "install mmcv $PIN_MMCV_VERSION" mmcv "${PIP[@]}" install -c "$CONSTRAI
 
 # ------------------------------------------------------------- OpenMMLab libs
 # chumpy (an mmpose requirement) imports pip/numpy in its setup.py, so it
-# cannot build in an isolated environment.
-run_step "install chumpy" chumpy "${PIP[@]}" install -c "$CONSTRAINTS" --no-build-isolation chumpy
-run_step "install $PIN_MMDET $PIN_MMPOSE $PIN_MMPRETRAIN" "mmdet/mmpose/mmpretrain" \
-    "${PIP[@]}" install -c "$CONSTRAINTS" "$PIN_MMDET" "$PIN_MMPOSE" "$PIN_MMPRETRAIN"
-run_step "install mmpose_medsapiens (editable) + test tools" mmpose_medsapiens \
-    "${PIP[@]}" install -c "$CONSTRAINTS" --no-build-isolation -e "$ROOT[tests]"
+# cannot build in an isolated environment; the other packages are wheels or
+# this checkout, so one --no-build-isolation call installs them all.
+run_step "install chumpy, $PIN_MMDET, $PIN_MMPOSE, $PIN_MMPRETRAIN, mmpose_medsapiens (editable) + test tools" \
+    "chumpy/mmdet/mmpose/mmpretrain/mmpose_medsapiens" \
+    "${PIP[@]}" install -c "$CONSTRAINTS" --no-build-isolation chumpy "$PIN_MMDET" "$PIN_MMPOSE" \
+    "$PIN_MMPRETRAIN" -e "$ROOT[tests]"
 
 "$PY" "$ROOT/tools/check_env.py" >"$LOG_DIR/check_env.log" 2>&1 \
     || fail "final environment check" "see log" "$LOG_DIR/check_env.log"
