@@ -1,4 +1,6 @@
 from .coco_landmarks import ensure_new_files, make_coco, write_coco
+from .generalist_dataset import (GENERALIST_METAINFO, GENERALIST_NAMES,
+                                 MedSapiensGeneralistDataset, to_generalist)
 from .image_io import read_image_size, read_medical_image, read_mha, window_to_uint8
 from .medical_landmark_dataset import DatasetFormatError, MedicalLandmarkDataset
 from .metainfo import landmark_metainfo
@@ -8,6 +10,7 @@ from .xray_datasets import (ChestXrayDataset, DentalCBCTDataset, HandXrayDataset
                             ISBI2015HeadDataset, LegXrayDataset)
 
 __all__ = [
+    'GENERALIST_METAINFO', 'GENERALIST_NAMES', 'MedSapiensGeneralistDataset', 'to_generalist',
     'ChestXrayDataset', 'DentalCBCTDataset', 'HandXrayDataset', 'ISBI2015HeadDataset',
     'LegXrayDataset',
     'DatasetFormatError', 'LoadMedicalImage', 'MedicalLandmarkDataset', 'SyntheticCephDataset',

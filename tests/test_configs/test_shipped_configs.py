@@ -12,6 +12,7 @@ from mmengine.config import Config
 from mmengine.runner import Runner
 
 from conftest import REPO_ROOT, write_landmark_set
+from mmpose.registry import DATASETS
 
 CONFIGS = sorted(p for p in glob.glob(osp.join(REPO_ROOT, 'configs', '*.py'))
                  if not osp.basename(p).startswith('demo_'))
@@ -21,22 +22,27 @@ TINY = dict(embed_dims=32, num_layers=1, num_heads=2, feedforward_channels=32)
 def test_all_configs_are_listed():
     names = {osp.basename(p) for p in CONFIGS}
     assert {'medsapiens_head.py', 'medsapiens_hand.py', 'medsapiens_chest.py',
-            'medsapiens_legs.py', 'medsapiens_teeth_fewshot.py', 'sapiens_full_head.py'} <= names
+            'medsapiens_legs.py', 'medsapiens_teeth_fewshot.py', 'sapiens_full_head.py',
+            'medsapiens_generalist.py'} <= names
     assert {f'sapiens_lora_{s}.py' for s in ('head', 'hand', 'chest', 'legs')} <= names
 
 
 @pytest.mark.parametrize('config', CONFIGS, ids=osp.basename)
 def test_config_trains_one_iteration_and_evaluates(config, tmp_path):
     cfg = Config.fromfile(config)
-    k = cfg.model.head.out_channels
     for loader in ('train_dataloader', 'val_dataloader', 'test_dataloader'):
         ds = cfg[loader].dataset
-        write_landmark_set(tmp_path, k, [(120, 160), (100, 140)], spacing=[0.15, 0.15],
-                           ann_name=ds.ann_file)
-        ds.data_root = str(tmp_path)
-        if 'num_shots' in ds:
-            ds.num_shots = 2
+        for i, source in enumerate(ds.get('datasets', [ds])):
+            root = tmp_path / f'{loader}_{i}'
+            k = len(DATASETS.get(source.type).METAINFO['keypoint_info'])
+            write_landmark_set(root, k, [(120, 160), (100, 140)], spacing=[0.15, 0.15],
+                               ann_name=source.ann_file)
+            source.data_root = str(root)
+            if 'num_shots' in source:
+                source.num_shots = 2
         cfg[loader].update(batch_size=2, num_workers=0, persistent_workers=False)
+        if cfg[loader].sampler.get('batch_size'):
+            cfg[loader].sampler.batch_size = 2
     cfg.model.backbone.update(arch=TINY, init_cfg=None)
     cfg.model.head.update(in_channels=32, deconv_out_channels=(8, 8), conv_out_channels=(8, ))
     cfg.optim_wrapper.paramwise_cfg.num_layers = 1
@@ -48,5 +54,7 @@ def test_config_trains_one_iteration_and_evaluates(config, tmp_path):
     metrics = runner.val_loop.run()
     unit = 'px@512' if 'chest' in config else 'mm'
     assert f'MRE_{unit}' in metrics and metrics[f'MRE_{unit}'] > 0
+    if 'generalist' in config:  # one model, every set reported on its own
+        assert {'head/MRE_mm', 'chest/MRE_px@512', 'hand/SDR_10mm', 'legs/SDR_4mm'} <= set(metrics)
     best = cfg.default_hooks.checkpoint.save_best
     assert best in metrics, (best, sorted(metrics))

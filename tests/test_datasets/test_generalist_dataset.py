@@ -1,0 +1,50 @@
+"""88-landmark generalist mix: layout, zero weights, calibration, flips."""
+import numpy as np
+import pytest
+
+from conftest import write_landmark_set
+from mmpose_medsapiens.datasets import (GENERALIST_METAINFO, GENERALIST_NAMES,
+                                        MedSapiensGeneralistDataset)
+
+
+def test_layout_is_medsapiens_order_with_leg_flip_pairs():
+    assert len(GENERALIST_NAMES) == 88
+    assert GENERALIST_NAMES[0] == 'head/sella' and GENERALIST_NAMES[19].startswith('chest/')
+    assert GENERALIST_NAMES[25].startswith('hand/') and GENERALIST_NAMES[62].startswith('legs/')
+    swaps = {i: info['swap'] for i, info in GENERALIST_METAINFO['keypoint_info'].items()
+             if info['swap']}
+    assert swaps == {**{62 + i: GENERALIST_NAMES[75 + i] for i in range(13)},
+                     **{75 + i: GENERALIST_NAMES[62 + i] for i in range(13)}}
+
+
+def test_samples_keep_source_name_calibration_and_zero_weight_elsewhere(tmp_path):
+    roots = {name: tmp_path / name for name in ('head', 'hand')}
+    write_landmark_set(roots['head'], 19, [(60, 80)], spacing=[0.1, 0.1])
+    write_landmark_set(roots['hand'], 37, [(70, 90), (70, 90)])
+    ds = MedSapiensGeneralistDataset(datasets=[
+        dict(type='ISBI2015HeadDataset', data_root=str(roots['head']), ann_file='ann.json',
+             data_prefix=dict(img='')),
+        dict(type='HandXrayDataset', data_root=str(roots['hand']), ann_file='ann.json',
+             data_prefix=dict(img='')),
+    ])
+    assert len(ds) == 3
+    head, hand = ds.get_data_info(0), ds.get_data_info(1)
+    assert head['dataset_name'] == 'head' and hand['dataset_name'] == 'hand'
+    assert head['keypoints'].shape == (1, 88, 2) and len(head['flip_indices']) == 88
+    np.testing.assert_array_equal(head['keypoints_visible'][0, :19], 1)
+    np.testing.assert_array_equal(head['keypoints_visible'][0, 19:], 0)
+    np.testing.assert_array_equal(hand['keypoints_visible'][0, 25:62], 1)
+    assert hand['keypoints_visible'][0].sum() == 37
+    # The wrist rule follows the hand landmarks to their new channels.
+    assert hand['calibration']['normalize']['pair'] == (26, 30)
+    raw = ds.datasets[1].get_data_info(0)
+    np.testing.assert_array_equal(hand['keypoints'][0, 25:62], raw['keypoints'][0])
+    assert raw['calibration']['normalize']['pair'] == (1, 5)  # the source is untouched
+
+
+def test_only_known_sources_once(tmp_path):
+    write_landmark_set(tmp_path, 19, [(60, 80)], spacing=[0.1, 0.1])
+    head = dict(type='ISBI2015HeadDataset', data_root=str(tmp_path), ann_file='ann.json',
+                data_prefix=dict(img=''))
+    with pytest.raises(ValueError, match='head set is given twice'):
+        MedSapiensGeneralistDataset(datasets=[head, head])
