@@ -4,6 +4,7 @@
 _base_ = ['mmpose::_base_/default_runtime.py']
 
 custom_imports = dict(imports=['mmpose_medsapiens'], allow_failed_imports=False)
+data_mode = 'topdown'  # read by MMPoseInferencer
 
 # ----------------------------------------------------------------- settings
 data_root = 'work_dirs/demo/data/'  # written by tools/demo.py

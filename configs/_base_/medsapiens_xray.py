@@ -4,6 +4,7 @@
 _base_ = ['mmpose::_base_/default_runtime.py']
 
 custom_imports = dict(imports=['mmpose_medsapiens'], allow_failed_imports=False)
+data_mode = 'topdown'  # read by MMPoseInferencer
 
 # ----------------------------------------------------------------- settings
 arch = 'sapiens_0.3b'

@@ -1,0 +1,68 @@
+"""Landmarks of one radiograph from a trained model, in pixels and millimetres."""
+import json
+import os
+import os.path as osp
+from typing import Optional, Sequence, Union
+
+import cv2
+import numpy as np
+import torch.nn as nn
+from mmpose.apis import inference_topdown
+
+from mmpose_medsapiens.datasets.image_io import read_medical_image
+
+
+def infer_landmarks(model: nn.Module,
+                    image: str,
+                    spacing: Optional[Union[float, Sequence[float]]] = None) -> dict:
+    """Predict the landmarks of one image with a model from ``init_model``.
+
+    The whole image is the instance box; 8/16-bit PNG/TIFF, BMP, JPEG and
+    MetaImage inputs are read (and windowed) as in training.
+
+    Args:
+        model (nn.Module): A top-down model built by ``mmpose.apis.init_model``.
+        image (str): Image path.
+        spacing (float | Sequence[float], optional): Pixel spacing (x, y) in mm;
+            when given, landmarks also get ``x_mm`` / ``y_mm``.
+
+    Returns:
+        dict: ``image``, ``width``, ``height``, ``spacing`` and ``landmarks``
+        (a list of ``name``, ``x``, ``y``, ``score`` and, with a spacing,
+        ``x_mm``, ``y_mm``).
+    """
+    img = read_medical_image(image)
+    sample = inference_topdown(model, img)[0]
+    kpts = np.asarray(sample.pred_instances.keypoints)[0]
+    scores = np.asarray(sample.pred_instances.keypoint_scores)[0]
+    names = (model.dataset_meta or {}).get('keypoint_id2name', {})
+    if spacing is not None:
+        spacing = (float(spacing), float(spacing)) if np.isscalar(spacing) else \
+            tuple(float(s) for s in spacing)
+    landmarks = []
+    for k, ((x, y), score) in enumerate(zip(kpts, scores)):
+        item = dict(index=k, name=names.get(k, str(k)), x=float(x), y=float(y),
+                    score=float(score))
+        if spacing is not None:
+            item.update(x_mm=float(x) * spacing[0], y_mm=float(y) * spacing[1])
+        landmarks.append(item)
+    return dict(image=image, width=int(img.shape[1]), height=int(img.shape[0]),
+                spacing=spacing, landmarks=landmarks)
+
+
+def write_prediction(result: dict, out_dir: str) -> tuple:
+    """Write ``<stem>.json`` and an overlay ``<stem>.png`` into ``out_dir``."""
+    os.makedirs(out_dir, exist_ok=True)
+    stem = osp.splitext(osp.basename(result['image']))[0]
+    json_path, png_path = osp.join(out_dir, f'{stem}.json'), osp.join(out_dir, f'{stem}.png')
+    with open(json_path, 'w') as f:
+        json.dump(result, f, indent=1)
+    img = read_medical_image(result['image'])
+    radius = max(2, round(max(img.shape[:2]) / 200))
+    for item in result['landmarks']:
+        center = (int(round(item['x'])), int(round(item['y'])))
+        cv2.circle(img, center, radius, (0, 0, 255), -1, cv2.LINE_AA)
+        cv2.putText(img, str(item['index']), (center[0] + radius, center[1] - radius),
+                    cv2.FONT_HERSHEY_SIMPLEX, radius / 8, (0, 255, 255), 1, cv2.LINE_AA)
+    cv2.imwrite(png_path, img)
+    return json_path, png_path
