@@ -82,7 +82,10 @@ else
     fi
     PY="$ROOT/.venv/bin/python"
 fi
-PIP=("$PY" -m pip)
+# No byte-compilation at install: torch alone has thousands of modules;
+# Python compiles the ones actually imported on first use.
+PIP=("$PY" -m pip --no-input)
+PIP_INSTALL=(install --no-compile)
 
 # Everything importable with the right versions and compiled mmcv ops: done.
 if "$PY" "$ROOT/tools/check_env.py" --quiet 2>/dev/null; then
@@ -91,7 +94,7 @@ if "$PY" "$ROOT/tools/check_env.py" --quiet 2>/dev/null; then
 fi
 
 if ! "$PY" -c 'import sys, pip; sys.exit(int(pip.__version__.split(".")[0]) < 23)' 2>/dev/null; then
-    run_step "upgrade pip" pip "${PIP[@]}" install --upgrade "pip>=23"
+    run_step "upgrade pip" pip "${PIP[@]}" "${PIP_INSTALL[@]}" --upgrade "pip>=23"
 fi
 
 # torch first: mmcv's build and egg_info import it. No index URL or local
@@ -104,16 +107,16 @@ TORCH_PINS="$CACHE_DIR/torch-resolved-$("$PY" -c 'import sys; print(f"py{sys.ver
 BASE=("numpy<2" "opencv-python>=4.10,<4.11" "setuptools<70" wheel ninja "$PIN_MMENGINE")
 if ! "$PY" -c "import torch, torchvision" 2>/dev/null; then
     if [[ -s "$TORCH_PINS" ]] && run_step_soft "install torch + torchvision ($(tr '\n' ' ' <"$TORCH_PINS"), as resolved before on this machine) + base pins" \
-            "${PIP[@]}" install -c "$CONSTRAINTS" -r "$TORCH_PINS" "${BASE[@]}"; then
+            "${PIP[@]}" "${PIP_INSTALL[@]}" -c "$CONSTRAINTS" -r "$TORCH_PINS" "${BASE[@]}"; then
         :
     else
         run_step "install torch + torchvision + base pins (numpy<2, opencv 4.10, setuptools<70, ninja, mmengine)" \
-            torch "${PIP[@]}" install -c "$CONSTRAINTS" torch torchvision "${BASE[@]}"
+            torch "${PIP[@]}" "${PIP_INSTALL[@]}" -c "$CONSTRAINTS" torch torchvision "${BASE[@]}"
     fi
 else
     say "torch $("$PY" -c 'import torch; print(torch.__version__)') already installed"
     run_step "install base pins (numpy<2, opencv 4.10, setuptools<70, ninja, mmengine)" \
-        "numpy/opencv-python/setuptools/ninja/mmengine" "${PIP[@]}" install -c "$CONSTRAINTS" "${BASE[@]}"
+        "numpy/opencv-python/setuptools/ninja/mmengine" "${PIP[@]}" "${PIP_INSTALL[@]}" -c "$CONSTRAINTS" "${BASE[@]}"
 fi
 "$PY" - >"$TORCH_PINS.tmp" <<'PYEOF'
 from importlib.metadata import version
@@ -157,7 +160,7 @@ if [[ -z "$MMCV_WHEEL" ]]; then
 else
     say "using cached mmcv wheel $MMCV_WHEEL"
 fi
-run_step "install mmcv $PIN_MMCV_VERSION" mmcv "${PIP[@]}" install -c "$CONSTRAINTS" "$MMCV_WHEEL"
+run_step "install mmcv $PIN_MMCV_VERSION" mmcv "${PIP[@]}" "${PIP_INSTALL[@]}" -c "$CONSTRAINTS" "$MMCV_WHEEL"
 "$PY" -c "import mmcv.ops" 2>"$LOG_DIR/mmcv_ops_import.log" \
     || fail "import mmcv.ops (compiled ops)" mmcv "$LOG_DIR/mmcv_ops_import.log"
 
@@ -167,7 +170,7 @@ run_step "install mmcv $PIN_MMCV_VERSION" mmcv "${PIP[@]}" install -c "$CONSTRAI
 # this checkout, so one --no-build-isolation call installs them all.
 run_step "install chumpy, $PIN_MMDET, $PIN_MMPOSE, $PIN_MMPRETRAIN, mmpose_medsapiens (editable) + test tools" \
     "chumpy/mmdet/mmpose/mmpretrain/mmpose_medsapiens" \
-    "${PIP[@]}" install -c "$CONSTRAINTS" --no-build-isolation chumpy "$PIN_MMDET" "$PIN_MMPOSE" \
+    "${PIP[@]}" "${PIP_INSTALL[@]}" -c "$CONSTRAINTS" --no-build-isolation chumpy "$PIN_MMDET" "$PIN_MMPOSE" \
     "$PIN_MMPRETRAIN" -e "$ROOT[tests]"
 
 "$PY" "$ROOT/tools/check_env.py" >"$LOG_DIR/check_env.log" 2>&1 \
