@@ -25,6 +25,8 @@ ISBI2015_HEAD_NAMES = (
     'gnathion', 'gonion', 'lower_incisal_incision', 'upper_incisal_incision', 'upper_lip',
     'lower_lip', 'subnasale', 'soft_tissue_pogonion', 'posterior_nasal_spine',
     'anterior_nasal_spine', 'articulare')
+HAND_NAMES = tuple(f'hand_{i}' for i in range(37))
+CHEST_NAMES = tuple(f'chest_{i}' for i in range(6))
 LEG_LANDMARKS_PER_SIDE = 13
 
 
@@ -48,7 +50,7 @@ class HandXrayDataset(MedicalLandmarkDataset):
     and MedSapiens' evaluation. One hand per image: identity flips.
     """
 
-    METAINFO = landmark_metainfo('hand', tuple(f'hand_{i}' for i in range(37)))
+    METAINFO = landmark_metainfo('hand', HAND_NAMES)
     DEFAULT_SPACING = (1.0, 1.0)
     NORMALIZE = dict(pair=(1, 5), distance=50.0)
     SDR_RADII = (2.0, 4.0, 10.0)
@@ -62,7 +64,7 @@ class ChestXrayDataset(MedicalLandmarkDataset):
     spacing of an image of W x H pixels is (512 / W, 512 / H) "px@512".
     """
 
-    METAINFO = landmark_metainfo('chest', tuple(f'chest_{i}' for i in range(6)))
+    METAINFO = landmark_metainfo('chest', CHEST_NAMES)
     UNIT = 'px@512'
     SDR_RADII = (3.0, 6.0, 9.0)
 

@@ -40,9 +40,10 @@ import numpy as np  # noqa: E402
 from mmpose_medsapiens.datasets.coco_landmarks import (ensure_new_files,  # noqa: E402
                                                        make_coco, write_coco)
 from mmpose_medsapiens.datasets.image_io import read_image_size  # noqa: E402
+from mmpose_medsapiens.datasets.xray_datasets import CHEST_NAMES  # noqa: E402
 
-NUM_CHEST_LANDMARKS = 6
-CHEST_LANDMARKS = tuple(f'landmark_{i}' for i in range(NUM_CHEST_LANDMARKS))
+NUM_CHEST_LANDMARKS = len(CHEST_NAMES)
+CHEST_LANDMARKS = CHEST_NAMES  # the dataset class's names
 # GU2Net's config.yaml: chest.exclude_list.
 GU2NET_EXCLUDE = ('CHNCXR_0059_0', 'CHNCXR_0178_0', 'CHNCXR_0228_0', 'CHNCXR_0267_0',
                   'CHNCXR_0295_0', 'CHNCXR_0310_0', 'CHNCXR_0285_0', 'CHNCXR_0276_0',

@@ -34,14 +34,12 @@ import numpy as np  # noqa: E402
 
 from mmpose_medsapiens.datasets.coco_landmarks import (ensure_new_files,  # noqa: E402
                                                        make_coco, write_coco)
+from mmpose_medsapiens.datasets.xray_datasets import ISBI2015_HEAD_NAMES  # noqa: E402
 from mmpose_medsapiens.datasets.image_io import read_image_size  # noqa: E402
 
 # Landmark order of the challenge (Wang et al., MedIA 2016).
-ISBI2015_LANDMARKS = (
-    'sella', 'nasion', 'orbitale', 'porion', 'subspinale', 'supramentale', 'pogonion',
-    'menton', 'gnathion', 'gonion', 'lower_incisal_incision', 'upper_incisal_incision',
-    'upper_lip', 'lower_lip', 'subnasale', 'soft_tissue_pogonion', 'posterior_nasal_spine',
-    'anterior_nasal_spine', 'articulare')
+# The dataset class's landmark order, so converted files and the class agree.
+ISBI2015_LANDMARKS = ISBI2015_HEAD_NAMES
 # split -> (image folder, first id, last id)
 ISBI2015_SPLITS = {
     'train': ('TrainingData', 1, 150),

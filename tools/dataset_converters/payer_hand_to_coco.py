@@ -35,9 +35,10 @@ import numpy as np  # noqa: E402
 from mmpose_medsapiens.datasets.coco_landmarks import (ensure_new_files,  # noqa: E402
                                                        make_coco, write_coco)
 from mmpose_medsapiens.datasets.image_io import read_image_size  # noqa: E402
+from mmpose_medsapiens.datasets.xray_datasets import HAND_NAMES  # noqa: E402
 
-NUM_HAND_LANDMARKS = 37
-HAND_LANDMARKS = tuple(f'landmark_{i}' for i in range(NUM_HAND_LANDMARKS))
+NUM_HAND_LANDMARKS = len(HAND_NAMES)
+HAND_LANDMARKS = HAND_NAMES  # the dataset class's names
 CV_SETS = (1, 2, 3)
 SPLITS = ('train', 'test')
 IMAGE_EXTS = ('jpg', 'mha')
