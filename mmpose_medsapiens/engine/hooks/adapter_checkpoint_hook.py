@@ -28,7 +28,7 @@ class AdapterCheckpointHook(Hook):
     def before_save_checkpoint(self, runner, checkpoint: dict) -> None:
         if not self.adapter_only:
             return
-        checkpoint['state_dict'] = adapter_state_dict(_unwrap(runner.model))
+        checkpoint['state_dict'] = adapter_state_dict(unwrap_model(runner.model))
         checkpoint.setdefault('meta', {})['adapter_only'] = True
 
     def after_load_checkpoint(self, runner, checkpoint: dict) -> None:
@@ -39,7 +39,7 @@ class AdapterCheckpointHook(Hook):
         """
         if not checkpoint.get('meta', {}).get('adapter_only'):
             return
-        backbone = _unwrap(runner.model).backbone
+        backbone = unwrap_model(runner.model).backbone
         init_cfg = getattr(backbone, 'init_cfg', None)
         if not (isinstance(init_cfg, dict) and init_cfg.get('type') == 'Pretrained'):
             raise ValueError('This is an adapter-only checkpoint: set '
@@ -48,5 +48,6 @@ class AdapterCheckpointHook(Hook):
         backbone.init_weights()
 
 
-def _unwrap(model):
+def unwrap_model(model):
+    """The model inside a DDP-style wrapper, or the model itself."""
     return model.module if is_model_wrapper(model) else model

@@ -1,8 +1,7 @@
 """Log how many parameters fine-tuning actually trains."""
 from mmengine.hooks import Hook
-from mmengine.model import is_model_wrapper
-
 from mmpose.registry import HOOKS
+from .adapter_checkpoint_hook import unwrap_model
 
 
 def parameter_counts(model) -> dict:
@@ -26,7 +25,7 @@ class ParameterCountHook(Hook):
     priority = 'VERY_LOW'
 
     def before_train(self, runner) -> None:
-        model = runner.model.module if is_model_wrapper(runner.model) else runner.model
+        model = unwrap_model(runner.model)
         lines = ['trainable / total parameters:']
         for part, (trainable, total) in parameter_counts(model).items():
             lines.append(f'  {part:<10s} {trainable:>14,} / {total:>14,} '
