@@ -1,11 +1,13 @@
 from .coco_landmarks import ensure_new_files, make_coco, write_coco
 from .generalist_dataset import (GENERALIST_METAINFO, GENERALIST_NAMES,
                                  MedSapiensGeneralistDataset, to_generalist)
+from .image_header import probe_image
 from .image_io import read_image_size, read_medical_image, read_mha, window_to_uint8
 from .medical_landmark_dataset import DatasetFormatError, MedicalLandmarkDataset
 from .metainfo import landmark_metainfo
 from .synthetic_ceph_dataset import SyntheticCephDataset
 from .transforms import LoadMedicalImage
+from .working_resolution_cache import build_working_resolution_cache, working_resolution_size
 from .xray_datasets import (ChestXrayDataset, DentalCBCTDataset, HandXrayDataset,
                             ISBI2015HeadDataset, LegXrayDataset)
 
@@ -14,6 +16,7 @@ __all__ = [
     'ChestXrayDataset', 'DentalCBCTDataset', 'HandXrayDataset', 'ISBI2015HeadDataset',
     'LegXrayDataset',
     'DatasetFormatError', 'LoadMedicalImage', 'MedicalLandmarkDataset', 'SyntheticCephDataset',
-    'ensure_new_files', 'landmark_metainfo', 'make_coco', 'read_image_size', 'read_medical_image',
-    'read_mha', 'window_to_uint8', 'write_coco'
+    'ensure_new_files', 'landmark_metainfo', 'make_coco', 'probe_image', 'read_image_size', 'read_medical_image',
+    'read_mha', 'window_to_uint8', 'write_coco', 'build_working_resolution_cache',
+    'working_resolution_size'
 ]

@@ -1,13 +1,15 @@
 """COCO-style top-down dataset of medical landmarks with physical calibration."""
 import json
 import os.path as osp
-from typing import List, Optional, Sequence, Tuple
+from typing import List, Optional, Sequence, Tuple, Union
 
 import numpy as np
 from mmengine.fileio import get_local_path
 
 from mmpose.datasets.datasets.base import BaseCocoStyleDataset
 from mmpose.registry import DATASETS
+from .image_header import probe_image
+from .image_io import read_image_size
 
 
 class DatasetFormatError(ValueError):
@@ -41,7 +43,13 @@ class MedicalLandmarkDataset(BaseCocoStyleDataset):
     Args:
         spacing (float | Sequence[float], optional): Pixel spacing (x, y) used
             for images without their own ``spacing``.
-        check_images (bool): Verify at build time that every image file exists.
+        check_images (bool | str): What is verified of every image file at
+            build time. ``True`` (or ``'header'``): the file exists, its
+            structure is intact (see :func:`probe_image`: a truncated or
+            corrupt file is caught without decoding it) and its size equals
+            the entry's ``width`` x ``height``. ``'decode'``: the same, but
+            every image is decoded in full (slow on large sets; also catches
+            damage inside compressed data). ``False``: nothing.
             Defaults to True.
         num_shots (int, optional): Keep exactly this many images (few-shot
             training), drawn without replacement from the sorted image ids by
@@ -59,12 +67,15 @@ class MedicalLandmarkDataset(BaseCocoStyleDataset):
     def __init__(self,
                  *args,
                  spacing: Optional[Sequence[float]] = None,
-                 check_images: bool = True,
+                 check_images: Union[bool, str] = True,
                  num_shots: Optional[int] = None,
                  shot_seed: int = 0,
                  **kwargs):
         self.spacing = _as_xy(spacing) if spacing is not None else self.DEFAULT_SPACING
-        self.check_images = check_images
+        if check_images not in (True, False, 'header', 'decode'):
+            raise ValueError(f"check_images must be True, False, 'header' or 'decode', "
+                             f'got {check_images!r}')
+        self.check_images = 'header' if check_images is True else check_images
         self.num_shots = num_shots
         self.shot_seed = shot_seed
         super().__init__(*args, **kwargs)
@@ -112,8 +123,8 @@ class MedicalLandmarkDataset(BaseCocoStyleDataset):
             ann.setdefault('bbox', [0, 0, img['width'], img['height']])
             img.update(img_id=img_id, img_path=osp.join(self.data_prefix['img'], img['file_name']))
             data_info = self.parse_data_info(dict(raw_ann_info=ann, raw_img_info=img))
-            if self.check_images and not osp.isfile(data_info['img_path']):
-                self._fail(img_id, f'image file {data_info["img_path"]} does not exist')
+            if self.check_images:
+                self._check_image(img, data_info['img_path'])
             data_list.append(data_info)
 
         missing = sorted(set(images) - annotated)
@@ -136,6 +147,18 @@ class MedicalLandmarkDataset(BaseCocoStyleDataset):
             if key not in coco:
                 raise DatasetFormatError(f'{self.ann_file}: missing top-level "{key}"')
         return coco
+
+    def _check_image(self, img: dict, path: str) -> None:
+        if not osp.isfile(path):
+            self._fail(img['id'], f'image file {path} does not exist')
+        reader = read_image_size if self.check_images == 'decode' else probe_image
+        try:
+            size = reader(path)
+        except ValueError as e:
+            self._fail(img['id'], str(e))
+        if size != (img['width'], img['height']):
+            self._fail(img['id'], f'image file {path} is {size[0]}x{size[1]} pixels but the '
+                       f'annotation says {img["width"]}x{img["height"]}')
 
     def _fail(self, img_id, message: str):
         raise DatasetFormatError(f'{self.ann_file}, image id {img_id}: {message}')

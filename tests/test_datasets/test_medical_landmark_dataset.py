@@ -54,9 +54,28 @@ def _write(tmp_path, coco, text=None):
     return str(path)
 
 
-def _break(kind, coco):
+def _damaged_copy(root, img, tmp_path, damage):
+    """Point ``img`` at a damaged copy of its file (absolute path in tmp)."""
+    data = open(osp.join(root, img['file_name']), 'rb').read()
+    path = tmp_path / f'damaged_{osp.basename(img["file_name"])}'
+    path.write_bytes(damage(data))
+    img['file_name'] = str(path)
+
+
+def _scramble_middle(data):
+    mid = len(data) // 2
+    return data[:mid] + bytes(b ^ 0x5A for b in data[mid:mid + 64]) + data[mid + 64:]
+
+
+def _break(kind, coco, root=None, tmp_path=None):
     img, ann = coco['images'][1], coco['annotations'][1]
-    if kind == 'missing image':
+    if kind == 'truncated image':
+        _damaged_copy(root, img, tmp_path, lambda data: data[:len(data) * 2 // 3])
+    elif kind == 'corrupt image':
+        _damaged_copy(root, img, tmp_path, lambda data: b'\x00' * len(data))
+    elif kind == 'size mismatch':
+        img['width'] += 8
+    elif kind == 'missing image':
         img['file_name'] = 'images/nope.png'
     elif kind == 'keypoint count':
         ann['keypoints'] = ann['keypoints'][:-3]
@@ -74,6 +93,9 @@ def _break(kind, coco):
 
 
 ERRORS = {
+    'truncated image': 'is corrupt or truncated',
+    'corrupt image': 'cannot be decoded',
+    'size mismatch': 'but the annotation says',
     'missing image': 'nope.png does not exist',
     'keypoint count': 'expected 10 keypoints',
     'nan': 'NaN',
@@ -87,12 +109,31 @@ ERRORS = {
 @pytest.mark.parametrize('kind', sorted(ERRORS))
 def test_bad_input_fails_at_build_naming_file_and_image(kind, synthetic_data, tmp_path):
     coco = _load(synthetic_data)
-    img_id = _break(kind, coco)
+    img_id = _break(kind, coco, synthetic_data, tmp_path)
     ann = _write(tmp_path, coco)
     with pytest.raises(DatasetFormatError) as err:
         _build(synthetic_data, ann_file=ann)
     msg = str(err.value)
     assert ann in msg and f'image id {img_id}' in msg and ERRORS[kind] in msg
+
+
+def test_decode_check_catches_damage_inside_the_pixel_data(synthetic_data, tmp_path):
+    coco = _load(synthetic_data)
+    img = coco['images'][1]
+    img_id = img['id']
+    _damaged_copy(synthetic_data, img, tmp_path, _scramble_middle)
+    ann = _write(tmp_path, coco)
+    # Same length, intact chunk chain: the header check cannot see it...
+    assert len(_build(synthetic_data, ann_file=ann)) == len(coco['images'])
+    # ...decoding every image does, still at build time.
+    with pytest.raises(DatasetFormatError) as err:
+        _build(synthetic_data, ann_file=ann, check_images='decode')
+    assert f'image id {img_id}' in str(err.value) and img['file_name'] in str(err.value)
+
+
+def test_check_images_rejects_unknown_modes(synthetic_data):
+    with pytest.raises(ValueError, match='check_images'):
+        _build(synthetic_data, check_images='thorough')
 
 
 def test_truncated_json_names_the_file(synthetic_data, tmp_path):
