@@ -23,7 +23,7 @@ def test_all_configs_are_listed():
     names = {osp.basename(p) for p in CONFIGS}
     assert {'medsapiens_head.py', 'medsapiens_hand.py', 'medsapiens_chest.py',
             'medsapiens_legs.py', 'medsapiens_teeth_fewshot.py', 'sapiens_full_head.py',
-            'medsapiens_generalist.py'} <= names
+            'medsapiens_generalist.py', 'medsapiens_generalist_balanced.py'} <= names
     assert {f'sapiens_lora_{s}.py' for s in ('head', 'hand', 'chest', 'legs')} <= names
 
 
@@ -40,9 +40,9 @@ def test_config_trains_one_iteration_and_evaluates(config, tmp_path):
             source.data_root = str(root)
             if 'num_shots' in source:
                 source.num_shots = 2
-        cfg[loader].update(batch_size=2, num_workers=0, persistent_workers=False)
-        if cfg[loader].sampler.get('batch_size'):
-            cfg[loader].sampler.batch_size = 2
+        # A batch sampler (the balanced generalist's) keeps its own batch size.
+        cfg[loader].update(batch_size=cfg[loader].sampler.get('batch_size', 2), num_workers=0,
+                           persistent_workers=False)
     cfg.model.backbone.update(arch=TINY, init_cfg=None)
     cfg.model.head.update(in_channels=32, deconv_out_channels=(8, 8), conv_out_channels=(8, ))
     cfg.optim_wrapper.paramwise_cfg.num_layers = 1
@@ -58,3 +58,13 @@ def test_config_trains_one_iteration_and_evaluates(config, tmp_path):
         assert {'head/MRE_mm', 'chest/MRE_px@512', 'hand/SDR_10mm', 'legs/SDR_4mm'} <= set(metrics)
     best = cfg.default_hooks.checkpoint.save_best
     assert best in metrics, (best, sorted(metrics))
+    if cfg.train_dataloader.sampler.type == 'MultiSourceSampler':
+        # Every set appears once in each batch of the balanced generalist.
+        runner.train_loop.dataloader.sampler.set_epoch(0)
+        batch_indices = list(runner.train_loop.dataloader.sampler)
+        sources = [runner.train_loop.dataloader.dataset._get_subset_index(i)[0]
+                   for i in batch_indices]
+        size = cfg.train_dataloader.batch_size
+        assert len(sources) == 2 * size  # 8 images = 2 batches of one per set
+        assert all(sorted(sources[i:i + size]) == [0, 1, 2, 3]
+                   for i in range(0, len(sources), size))
