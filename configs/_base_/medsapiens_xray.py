@@ -23,10 +23,13 @@ meta_keys = ('id', 'img_id', 'img_path', 'category_id', 'crowd_index', 'ori_shap
              'calibration')
 
 # -------------------------------------------------------------------- model
-# Sub-pixel (DARK) decoding: plain argmax decoding costs ~0.48 mm on a
-# cephalogram at this resolution.
-codec = dict(type='MSRAHeatmap', input_size=input_size, heatmap_size=heatmap_size, sigma=3,
-             unbiased=True)
+# UDP (unbiased data processing), as MedSapiens trains: heatmap pixel j sits at
+# input x = j * (input_w - 1) / (heatmap_w - 1), so a mirrored heatmap is the
+# heatmap of the mirrored image and the flip test adds no bias. With MSRA the
+# flip test shifts every x by -1.5 input px (0.38 mm on a cephalogram, 1.3 mm on
+# a full-leg film) even with DARK decoding; plain MSRA argmax costs ~0.39 mm
+# without any flip (tools/benchmarks/decoding_precision.py).
+codec = dict(type='UDPHeatmap', input_size=input_size, heatmap_size=heatmap_size, sigma=3)
 model = dict(
     type='TopdownPoseEstimator',
     data_preprocessor=dict(
@@ -52,6 +55,7 @@ model = dict(
         conv_kernel_sizes=(1, ),
         loss=dict(type='KeypointMSELoss', use_target_weight=True),
         decoder=codec),
+    # shift_heatmap must stay False with UDP (True moves x by +2 input px).
     test_cfg=dict(flip_test=True, flip_mode='heatmap', shift_heatmap=False))
 
 # --------------------------------------------------------------------- data
@@ -61,7 +65,7 @@ train_pipeline = [
     dict(type='RandomFlip', direction='horizontal'),
     dict(type='RandomBBoxTransform', shift_factor=0.05, scale_factor=(0.9, 1.1),
          rotate_factor=10.0),
-    dict(type='TopdownAffine', input_size=input_size),
+    dict(type='TopdownAffine', input_size=input_size, use_udp=True),
     dict(type='PhotometricDistortion'),
     dict(type='GenerateTarget', encoder=codec),
     dict(type='PackPoseInputs', meta_keys=meta_keys),
@@ -69,7 +73,7 @@ train_pipeline = [
 val_pipeline = [
     dict(type='LoadMedicalImage'),
     dict(type='GetBBoxCenterScale', padding=1.0),
-    dict(type='TopdownAffine', input_size=input_size),
+    dict(type='TopdownAffine', input_size=input_size, use_udp=True),
     dict(type='PackPoseInputs', meta_keys=meta_keys),
 ]
 train_dataloader = dict(
