@@ -1,0 +1,142 @@
+"""Shared plumbing of the benchmark scripts: arguments, timing, tables, JSON.
+
+Every benchmark is a plain script ``tools/benchmarks/<name>.py`` that prints a
+table and writes ``<out-dir>/<name>.json`` (settings, environment, results).
+Ratios are what the benchmarks claim; they are measured side by side in one
+run (interleaved repeats) because absolute times on shared machines drift.
+"""
+import argparse
+import datetime
+import json
+import os
+import os.path as osp
+import platform
+import resource
+import subprocess
+import sys
+import time
+from typing import Callable, Dict, List, Optional, Sequence
+
+REPO_ROOT = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
+if REPO_ROOT not in sys.path:
+    sys.path.insert(0, REPO_ROOT)
+
+RESULT_MARKER = 'BENCH_RESULT '
+
+
+def base_parser(description: str) -> argparse.ArgumentParser:
+    """Argument parser with the options every benchmark takes."""
+    parser = argparse.ArgumentParser(description=description)
+    parser.add_argument('--out-dir', default=osp.join('work_dirs', 'benchmarks'),
+                        help='where <name>.json is written')
+    parser.add_argument('--quick', action='store_true',
+                        help='tiny settings that only check the script runs (numbers meaningless)')
+    return parser
+
+
+def environment() -> dict:
+    """What the numbers were measured on."""
+    info = dict(
+        python=platform.python_version(),
+        platform=platform.platform(),
+        processor=platform.processor() or platform.machine(),
+        cpu_count=os.cpu_count(),
+        date=datetime.datetime.now(datetime.timezone.utc).isoformat(timespec='seconds'),
+    )
+    try:
+        import torch
+        info.update(torch=torch.__version__, torch_threads=torch.get_num_threads(),
+                    cuda=torch.cuda.get_device_name(0) if torch.cuda.is_available() else None)
+    except ImportError:
+        pass
+    try:
+        commit = subprocess.run(['git', 'rev-parse', '--short', 'HEAD'], cwd=REPO_ROOT,
+                                capture_output=True, text=True, check=False).stdout.strip()
+        info['git_commit'] = commit or None
+    except OSError:
+        info['git_commit'] = None
+    return info
+
+
+def write_json(out_dir: str, name: str, settings: dict, results) -> str:
+    """Write ``<out_dir>/<name>.json`` and return its path."""
+    os.makedirs(out_dir, exist_ok=True)
+    path = osp.join(out_dir, f'{name}.json')
+    with open(path, 'w') as f:
+        json.dump(dict(benchmark=name, settings=settings, environment=environment(),
+                       results=results), f, indent=2)
+    print(f'\nwrote {path}')
+    return path
+
+
+def format_table(rows: Sequence[dict], columns: Sequence[str], title: str = '') -> str:
+    """Plain-text table of ``rows`` (dicts) in the order of ``columns``."""
+
+    def cell(value):
+        if isinstance(value, float):
+            return f'{value:.4g}' if abs(value) < 1e4 else f'{value:,.0f}'
+        if isinstance(value, int) and not isinstance(value, bool):
+            return f'{value:,}'
+        return str(value)
+
+    cells = [[cell(row.get(c, '')) for c in columns] for row in rows]
+    widths = [max([len(c)] + [len(r[i]) for r in cells]) for i, c in enumerate(columns)]
+    lines = [title] if title else []
+    lines.append('  '.join(c.ljust(w) for c, w in zip(columns, widths)))
+    lines.append('  '.join('-' * w for w in widths))
+    lines += ['  '.join(v.rjust(w) for v, w in zip(r, widths)) for r in cells]
+    return '\n'.join(lines)
+
+
+def print_table(rows: Sequence[dict], columns: Sequence[str], title: str = '') -> None:
+    print('\n' + format_table(rows, columns, title), flush=True)
+
+
+def peak_rss_mib() -> float:
+    """Peak resident memory of this process so far (Linux reports KiB)."""
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024.0
+
+
+def time_interleaved(fns: Dict[str, Callable[[], None]], repeats: int,
+                     warmup: int = 1) -> Dict[str, List[float]]:
+    """Seconds per call of each function, measured round-robin.
+
+    Interleaving (a, b, c, a, b, c, ...) exposes every variant to the same
+    machine load, so their ratios hold even when absolute times drift.
+    """
+    for _ in range(warmup):
+        for fn in fns.values():
+            fn()
+    times = {name: [] for name in fns}
+    for _ in range(repeats):
+        for name, fn in fns.items():
+            start = time.perf_counter()
+            fn()
+            times[name].append(time.perf_counter() - start)
+    return times
+
+
+def median(values: Sequence[float]) -> float:
+    ordered = sorted(values)
+    mid = len(ordered) // 2
+    return ordered[mid] if len(ordered) % 2 else 0.5 * (ordered[mid - 1] + ordered[mid])
+
+
+def report_result(result: dict) -> None:
+    """Worker side of ``run_worker``: print the result as the last marked line."""
+    print(RESULT_MARKER + json.dumps(result), flush=True)
+
+
+def run_worker(argv: Sequence[str], env: Optional[dict] = None) -> dict:
+    """Run ``python argv...`` in a fresh process and return its reported result.
+
+    Peak memory is only comparable between fresh processes (``ru_maxrss``
+    never goes down), so memory measurements run one variant per process.
+    """
+    proc = subprocess.run([sys.executable, *argv], capture_output=True, text=True,
+                          env=env, check=False)
+    lines = [l for l in proc.stdout.splitlines() if l.startswith(RESULT_MARKER)]
+    if proc.returncode != 0 or not lines:
+        raise RuntimeError(f'benchmark worker {" ".join(argv)} failed '
+                           f'(exit {proc.returncode}):\n{proc.stdout[-2000:]}\n{proc.stderr[-4000:]}')
+    return json.loads(lines[-1][len(RESULT_MARKER):])
