@@ -93,7 +93,20 @@ def print_table(rows: Sequence[dict], columns: Sequence[str], title: str = '') -
 
 
 def peak_rss_mib() -> float:
-    """Peak resident memory of this process so far (Linux reports KiB)."""
+    """Peak resident memory of this process so far, in MiB.
+
+    Reads ``VmHWM``, which starts afresh with the address space ``exec``
+    creates. ``ru_maxrss`` does not: on Linux a child started from a large
+    parent reports at least the parent's peak, so it is only the fallback
+    where ``/proc`` is missing.
+    """
+    try:
+        with open('/proc/self/status') as f:
+            for line in f:
+                if line.startswith('VmHWM:'):
+                    return int(line.split()[1]) / 1024.0
+    except OSError:
+        pass
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024.0
 
 

@@ -1,0 +1,50 @@
+"""tools/benchmarks/gpu_benchmark.py: CPU smoke run and the refusal without CUDA."""
+import json
+import os.path as osp
+import sys
+
+import pytest
+import torch
+
+REPO_ROOT = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
+sys.path.insert(0, osp.join(REPO_ROOT, 'tools', 'benchmarks'))
+
+import gpu_benchmark  # noqa: E402
+
+
+@pytest.mark.skipif(torch.cuda.is_available(), reason='only refuses without CUDA')
+def test_refuses_without_cuda(tmp_path, capsys):
+    with pytest.raises(SystemExit) as exc:
+        gpu_benchmark.main(['--out-dir', str(tmp_path)])
+    assert exc.value.code == 2
+    assert 'needs a CUDA GPU' in capsys.readouterr().err
+    assert not (tmp_path / 'gpu_benchmark.json').exists()
+
+
+def test_quick_run_on_cpu(tmp_path):
+    gpu_benchmark.main(['--quick', '--out-dir', str(tmp_path)])
+    with open(tmp_path / 'gpu_benchmark.json') as f:
+        saved = json.load(f)
+    model, data = saved['results']['model'], saved['results']['data']
+    d, layers = gpu_benchmark.QUICK_ARCH['embed_dims'], gpu_benchmark.QUICK_ARCH['num_layers']
+    assert model['trainable_params'] == layers * (4 * (d + 3 * d) + 8 * (d + d))
+    for key in ('train_img_per_s', 'infer_lora_img_per_s', 'infer_merged_img_per_s'):
+        assert model[key] > 0
+    assert model['train_peak_mem_mib'] is None  # CPU: no CUDA allocator stats
+    # The legs training pipeline crops to the config's 768x1024 (w x h) input.
+    assert data['input_shape_chw'] == [3, 1024, 768]
+    assert data['samples'] == saved['settings']['data_samples']
+    assert data['num_workers'] == 2 and data['samples_per_s'] > 0
+
+
+def test_leg_dataset_layout(tmp_path):
+    ann = gpu_benchmark.write_leg_dataset(str(tmp_path), num_images=2, num_entries=3,
+                                          width=40, height=90)
+    with open(tmp_path / ann) as f:
+        coco = json.load(f)
+    import cv2
+    img = cv2.imread(str(tmp_path / 'Images' / 'leg_1.png'), cv2.IMREAD_UNCHANGED)
+    assert img.dtype.name == 'uint16' and img.shape == (90, 40)
+    assert [i['file_name'] for i in coco['images']] == [
+        'Images/leg_0.png', 'Images/leg_1.png', 'Images/leg_0.png']
+    assert all(len(a['keypoints']) == 3 * 26 for a in coco['annotations'])

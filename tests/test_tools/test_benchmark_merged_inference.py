@@ -1,0 +1,42 @@
+"""tools/benchmarks/merged_inference.py: quick run, merge equivalence and report."""
+import json
+import os.path as osp
+import sys
+
+REPO_ROOT = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
+sys.path.insert(0, osp.join(REPO_ROOT, 'tools', 'benchmarks'))
+
+import merged_inference  # noqa: E402
+
+
+def test_quick_run_merged_matches_unmerged(tmp_path):
+    merged_inference.main(['--quick', '--out-dir', str(tmp_path)])
+    with open(tmp_path / 'merged_inference.json') as f:
+        saved = json.load(f)
+    results = saved['results']
+    assert set(results['variants']) == set(merged_inference.VARIANTS)
+    # Merging and mmpretrain's wrapper compute the same function as our LoRA...
+    assert results['merged_vs_unmerged_max_abs_diff'] < 1e-4
+    assert results['mmpretrain_vs_lora_max_abs_diff'] < 1e-4
+    # ...and the randomised adapters really change it (a zero lora_up would
+    # make the merge check vacuous).
+    assert results['plain_vs_lora_max_abs_diff'] > 1e-3
+    plain = results['variants']['plain']['times_s']
+    repeats = saved['settings']['repeats']
+    for name, row in results['variants'].items():
+        assert len(row['times_s']) == repeats
+        # Ratios pair the repeats of one round.
+        per_round = sorted(t / p for t, p in zip(row['times_s'], plain))
+        assert abs(row['vs_plain'] - 0.5 * (per_round[(repeats - 1) // 2]
+                                            + per_round[repeats // 2])) < 1e-9
+    assert results['variants']['plain']['vs_plain'] == 1.0
+    assert results['goal_met'] == (results['variants']['merged']['vs_plain'] <= 1.01)
+
+
+def test_built_variants_are_plain_after_merge():
+    import torch.nn as nn
+    models = merged_inference.build_variants(merged_inference.QUICK_ARCH, (64, 48))
+    assert not models['merged'].lora_modules()
+    assert type(models['merged'].layers[0].attn.qkv) is nn.Linear
+    assert len(models['lora'].lora_modules()) == 2 * merged_inference.QUICK_ARCH['num_layers']
+    assert not any(m.training for m in models.values())
