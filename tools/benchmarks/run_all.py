@@ -55,8 +55,8 @@ def main(argv=None):
         rows.append(dict(benchmark=name, exit=proc.returncode, seconds=round(seconds, 1)))
         if proc.returncode:
             failed.append(name)
-        goals += [dict(benchmark=name, line=line.strip()) for line in lines
-                  if line.strip().startswith(('GOAL MET', 'GOAL MISSED'))]
+        goals += [dict(benchmark=name, line=' '.join(line.split())) for line in lines
+                  if 'GOAL MET' in line or 'GOAL MISSED' in line]
 
     print_table(rows, ['benchmark', 'exit', 'seconds'], 'Benchmarks run')
     print('\nGoals:')
