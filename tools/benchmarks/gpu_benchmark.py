@@ -217,7 +217,9 @@ def benchmark_model(settings: dict) -> dict:
     _reset_peak(device)
     train_s = _timed(train_step, settings['train_warmup'], settings['train_iters'], device)
     train_peak = _peak_mib(device)
-    del train_step, optimizer, x_train  # the closure holds the other two
+    # Free the training state (optimizer moments, gradients, batch) before inference.
+    optimizer = x_train = None
+    model.zero_grad(set_to_none=True)
 
     x_infer = torch.randn(settings['infer_batch'], 3, h, w, device=device)
 
