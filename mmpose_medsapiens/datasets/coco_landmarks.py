@@ -17,11 +17,11 @@ import json
 import os
 import os.path as osp
 import uuid
-from typing import Iterable, List, Optional, Sequence
+from typing import IO, Callable, Iterable, List, Optional, Sequence
 
 import numpy as np
 
-__all__ = ['make_coco', 'write_coco', 'ensure_new_files']
+__all__ = ['make_coco', 'write_coco', 'write_atomically', 'ensure_new_files']
 
 _IMAGE_KEYS = ('id', 'file_name', 'width', 'height')
 
@@ -108,14 +108,39 @@ def write_coco(coco: dict, path: str, overwrite: bool = False) -> str:
     """
     path = os.fspath(path)
     ensure_new_files([path], overwrite)
+    return write_atomically(
+        path, lambda f: json.dump(coco, f, default=_to_builtin, ensure_ascii=False), overwrite)
+
+
+def write_atomically(path: str, write: Callable[[IO], None], overwrite: bool = False,
+                     binary: bool = False) -> str:
+    """Write a file under a temporary name, then give it its name in one step.
+
+    Readers never see a half-written file, and an interrupted run leaves
+    nothing behind under ``path``.
+
+    Args:
+        path (str): Destination; parent directories are created.
+        write (Callable): Writes the content into the open file it is given.
+        overwrite (bool): Replace an existing file. Defaults to False.
+        binary (bool): Open the file in binary mode (else UTF-8 text).
+            Defaults to False.
+
+    Returns:
+        str: ``path``.
+
+    Raises:
+        FileExistsError: ``path`` exists and ``overwrite`` is False.
+    """
+    path = os.fspath(path)
     folder = osp.dirname(osp.abspath(path))
     os.makedirs(folder, exist_ok=True)
     # A unique name next to the target: same file system, so the final
     # rename is atomic; 'x' mode never clobbers a stranger's file.
     tmp = osp.join(folder, f'.{osp.basename(path)}.{uuid.uuid4().hex[:12]}.tmp')
     try:
-        with open(tmp, 'x', encoding='utf-8') as f:
-            json.dump(coco, f, default=_to_builtin, ensure_ascii=False)
+        with (open(tmp, 'xb') if binary else open(tmp, 'x', encoding='utf-8')) as f:
+            write(f)
             f.flush()
             os.fsync(f.fileno())
         if overwrite:

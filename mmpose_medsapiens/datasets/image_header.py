@@ -22,6 +22,7 @@ What the check cannot see is damage *inside* compressed data of the right
 length; ``check_images='decode'`` of the datasets decodes every image for
 that.
 """
+import io
 import os
 import os.path as osp
 import struct
@@ -177,7 +178,7 @@ def _probe_jpeg(f, size: int) -> Tuple[int, int]:
 def _exif_orientation(tiff: bytes) -> int:
     """EXIF orientation tag of a TIFF structure held in memory (1 if absent)."""
     try:
-        tags = _tiff_first_ifd(_BytesReader(tiff), len(tiff))
+        tags = _tiff_first_ifd(io.BytesIO(tiff), len(tiff))
     except (struct.error, _Corrupt):
         return 1  # a broken EXIF block does not stop OpenCV from decoding
     value = tags.get(_TIFF_TAGS['orientation'])
@@ -206,24 +207,6 @@ def _probe_bmp(f, size: int) -> Tuple[int, int]:
 
 
 # --------------------------------------------------------------------- TIFF
-class _BytesReader:
-    """The file-like subset ``_tiff_first_ifd`` needs, over bytes in memory."""
-
-    def __init__(self, data: bytes):
-        self.data, self.pos = data, 0
-
-    def seek(self, pos: int, whence: int = os.SEEK_SET):
-        self.pos = pos if whence == os.SEEK_SET else self.pos + pos
-
-    def tell(self) -> int:
-        return self.pos
-
-    def read(self, n: int = -1) -> bytes:
-        end = len(self.data) if n < 0 else self.pos + n
-        chunk, self.pos = self.data[self.pos:end], min(end, len(self.data))
-        return chunk
-
-
 def _tiff_first_ifd(f, size: int) -> Dict[int, tuple]:
     """Tags of the first IFD of a classic TIFF: ``{tag: values}``.
 

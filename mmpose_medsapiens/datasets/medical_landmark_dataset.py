@@ -149,12 +149,10 @@ class MedicalLandmarkDataset(BaseCocoStyleDataset):
         return coco
 
     def _check_image(self, img: dict, path: str) -> None:
-        if not osp.isfile(path):
-            self._fail(img['id'], f'image file {path} does not exist')
         reader = read_image_size if self.check_images == 'decode' else probe_image
         try:
             size = reader(path)
-        except ValueError as e:
+        except (FileNotFoundError, ValueError) as e:  # missing, or corrupt/truncated
             self._fail(img['id'], str(e))
         if size != (img['width'], img['height']):
             self._fail(img['id'], f'image file {path} is {size[0]}x{size[1]} pixels but the '

@@ -56,14 +56,13 @@ import math
 import os
 import os.path as osp
 import time
-import uuid
 from typing import Dict, Optional, Sequence, Tuple, Union
 
 import cv2
 import numpy as np
 
 from mmpose.registry import DATASETS
-from .coco_landmarks import ensure_new_files, write_coco
+from .coco_landmarks import ensure_new_files, write_atomically, write_coco
 from .image_io import WINDOW_PERCENTILES, read_medical_image
 from .medical_landmark_dataset import DatasetFormatError, MedicalLandmarkDataset
 
@@ -320,13 +319,5 @@ def _cache_image(src: str, dst: str, size: Tuple[int, int], new_size: Tuple[int,
     ok, buf = cv2.imencode('.png', img)
     if not ok:
         raise fail(f'cannot encode the cached image {dst}')
-    folder = osp.dirname(dst)
-    os.makedirs(folder, exist_ok=True)
-    # Written under a temporary name first: a reader never sees half a PNG.
-    tmp = osp.join(folder, f'.{osp.basename(dst)}.{uuid.uuid4().hex[:12]}.tmp')
-    try:
-        buf.tofile(tmp)
-        os.replace(tmp, dst)
-    finally:
-        if osp.lexists(tmp):
-            os.remove(tmp)
+    # Existing outputs were vetted by ensure_new_files before any was written.
+    write_atomically(dst, lambda f: f.write(buf.tobytes()), overwrite=True, binary=True)
