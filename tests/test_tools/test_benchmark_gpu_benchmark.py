@@ -9,6 +9,7 @@ import torch
 REPO_ROOT = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
 sys.path.insert(0, osp.join(REPO_ROOT, 'tools', 'benchmarks'))
 
+import _common  # noqa: E402
 import gpu_benchmark  # noqa: E402
 
 
@@ -26,7 +27,7 @@ def test_quick_run_on_cpu(tmp_path):
     with open(tmp_path / 'gpu_benchmark.json') as f:
         saved = json.load(f)
     model, data = saved['results']['model'], saved['results']['data']
-    d, layers = gpu_benchmark.QUICK_ARCH['embed_dims'], gpu_benchmark.QUICK_ARCH['num_layers']
+    d, layers = _common.QUICK_ARCH['embed_dims'], _common.QUICK_ARCH['num_layers']
     assert model['trainable_params'] == layers * (4 * (d + 3 * d) + 8 * (d + d))
     for key in ('train_img_per_s', 'infer_lora_img_per_s', 'infer_merged_img_per_s'):
         assert model[key] > 0

@@ -6,9 +6,10 @@ import sys
 REPO_ROOT = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
 sys.path.insert(0, osp.join(REPO_ROOT, 'tools', 'benchmarks'))
 
+import _common  # noqa: E402
 import lora_training_cost  # noqa: E402
 
-D, L, F = (lora_training_cost.QUICK_ARCH[k]
+D, L, F = (_common.QUICK_ARCH[k]
            for k in ('embed_dims', 'num_layers', 'feedforward_channels'))
 
 
@@ -58,7 +59,7 @@ def test_quick_run_reports_exact_counts(tmp_path):
 
 
 def test_mmpretrain_variant_adapts_the_same_layers():
-    arch, size = lora_training_cost.QUICK_ARCH, (64, 48)
+    arch, size = _common.QUICK_ARCH, (64, 48)
     ours = lora_training_cost.build_variant('lora', arch, size)
     theirs = lora_training_cost.build_variant('mmpretrain_lora', arch, size)
     ours_lora = {n: p.shape for n, p in ours.named_parameters() if p.requires_grad}
@@ -68,13 +69,3 @@ def test_mmpretrain_variant_adapts_the_same_layers():
     assert ours_lora['layers.0.attn.qkv.lora_down.weight'] == (4, D)
     assert ours_lora['layers.1.attn.proj.lora_up.weight'] == (D, 8)
     assert ours.layers[0].attn.qkv.scaling == theirs.module.layers[0].attn.qkv.scaling == 1.0
-
-
-def test_time_alternating_swaps_the_compared_pair_every_round():
-    calls = []
-    fns = {name: (lambda name=name: calls.append(name)) for name in ('a', 'c', 'b')}
-    times = lora_training_cost.time_alternating(fns, repeats=3, warmup=1)
-    assert calls == ['a', 'c', 'b'] + ['a', 'c', 'b', 'c', 'a', 'b', 'a', 'c', 'b']
-    assert {name: len(t) for name, t in times.items()} == dict(a=3, c=3, b=3)
-    # Paired ratios: the median of per-round ratios, not a ratio of medians.
-    assert lora_training_cost.paired_ratio([1, 10, 3], [1, 5, 1]) == 2

@@ -6,6 +6,7 @@ import sys
 REPO_ROOT = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
 sys.path.insert(0, osp.join(REPO_ROOT, 'tools', 'benchmarks'))
 
+import _common  # noqa: E402
 import merged_inference  # noqa: E402
 
 
@@ -35,8 +36,8 @@ def test_quick_run_merged_matches_unmerged(tmp_path):
 
 def test_built_variants_are_plain_after_merge():
     import torch.nn as nn
-    models = merged_inference.build_variants(merged_inference.QUICK_ARCH, (64, 48))
+    models = merged_inference.build_variants(_common.QUICK_ARCH, (64, 48))
     assert not models['merged'].lora_modules()
     assert type(models['merged'].layers[0].attn.qkv) is nn.Linear
-    assert len(models['lora'].lora_modules()) == 2 * merged_inference.QUICK_ARCH['num_layers']
+    assert len(models['lora'].lora_modules()) == 2 * _common.QUICK_ARCH['num_layers']
     assert not any(m.training for m in models.values())

@@ -22,6 +22,8 @@ if REPO_ROOT not in sys.path:
     sys.path.insert(0, REPO_ROOT)
 
 RESULT_MARKER = 'BENCH_RESULT '
+# The tiny ViT arch of --quick runs: seconds per run, numbers meaningless.
+QUICK_ARCH = dict(embed_dims=64, num_layers=2, num_heads=2, feedforward_channels=128)
 
 
 def base_parser(description: str) -> argparse.ArgumentParser:
@@ -133,6 +135,45 @@ def median(values: Sequence[float]) -> float:
     ordered = sorted(values)
     mid = len(ordered) // 2
     return ordered[mid] if len(ordered) % 2 else 0.5 * (ordered[mid - 1] + ordered[mid])
+
+
+def paired_ratio(times_a, times_b) -> float:
+    """Median over rounds of ``a / b`` timed in the same round.
+
+    Load on a shared machine drifts over minutes; a ratio of two steps run
+    back to back is much steadier than a ratio of separate medians.
+    """
+    return median([a / b for a, b in zip(times_a, times_b)])
+
+
+def time_alternating(fns: dict, repeats: int, warmup: int = 0) -> dict:
+    """Round-robin timing (:func:`time_interleaved`) that swaps the first
+    two functions every other round.
+
+    Whatever runs right after a heavy step can inherit part of its cost (page
+    faults of freshly released memory, cold caches); alternating which of the
+    two compared variants goes first shares that out evenly between them.
+
+    Args:
+        fns (dict): Name to zero-argument callable; the first two are swapped.
+        repeats (int): Timed rounds.
+        warmup (int): Untimed rounds first.
+
+    Returns:
+        dict: Name to the list of seconds per call, one per round.
+    """
+    names = list(fns)
+    swapped = names[1::-1] + names[2:]
+    for _ in range(warmup):
+        for fn in fns.values():
+            fn()
+    times = {name: [] for name in names}
+    for round_index in range(repeats):
+        order = names if round_index % 2 == 0 else swapped
+        for name, seconds in time_interleaved({n: fns[n] for n in order}, repeats=1,
+                                              warmup=0).items():
+            times[name] += seconds
+    return times
 
 
 def report_result(result: dict) -> None:

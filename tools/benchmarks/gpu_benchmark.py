@@ -35,7 +35,6 @@ import _common
 
 NAME = 'gpu_benchmark'
 CONFIG = osp.join(_common.REPO_ROOT, 'configs', 'medsapiens_legs.py')
-QUICK_ARCH = dict(embed_dims=64, num_layers=2, num_heads=2, feedforward_channels=128)
 NUM_LEG_LANDMARKS = 26
 
 
@@ -43,7 +42,7 @@ def get_settings(quick: bool) -> dict:
     """Model, timing and data-loading settings of a full or ``--quick`` run."""
     if quick:
         return dict(
-            device='cpu', arch=QUICK_ARCH, img_size=(64, 48), train_batch=2, train_warmup=1,
+            device='cpu', arch=_common.QUICK_ARCH, img_size=(64, 48), train_batch=2, train_warmup=1,
             train_iters=2, infer_batch=2, infer_warmup=1, infer_iters=2,
             image_wh=(120, 280), num_images=2, data_batch=2, data_samples=8, num_workers=2)
     return dict(

@@ -29,14 +29,13 @@ import time
 import _common
 
 NAME = 'input_scaling'
-QUICK_ARCH = dict(embed_dims=64, num_layers=2, num_heads=2, feedforward_channels=128)
 PATCH_SIZE, PATCH_PADDING = 16, 2
 
 
 def get_settings(quick: bool) -> dict:
     """Arch and, per (h, w) size, the timed repeats and the warm-up input."""
     if quick:
-        arch = QUICK_ARCH
+        arch = _common.QUICK_ARCH
         sizes = [dict(size=(64, 48), warmup_size=(64, 48), repeats=2),
                  dict(size=(128, 96), warmup_size=(128, 96), repeats=1),
                  dict(size=(256, 192), warmup_size=(64, 48), repeats=1)]

@@ -38,8 +38,6 @@ NAME = 'lora_training_cost'
 # The goal's pair, lora and mmpretrain_lora, runs back to back in every round.
 VARIANTS = ('lora', 'mmpretrain_lora', 'full')
 GOAL = 1.05
-# The tiny arch of --quick: seconds per run, numbers meaningless.
-QUICK_ARCH = dict(embed_dims=64, num_layers=2, num_heads=2, feedforward_channels=128)
 # MedSapiens' LoRAModel settings (legs/hand/head/chest LoRA configs).
 MMPRETRAIN_LORA = dict(
     alpha=4, rank=4, drop_rate=0.1,
@@ -49,49 +47,10 @@ MMPRETRAIN_LORA = dict(
 def get_settings(quick: bool) -> dict:
     """Arch, input and repeat counts of a full or a ``--quick`` run."""
     if quick:
-        return dict(arch=QUICK_ARCH, img_size=(64, 48), batch_size=2, warmup=1, repeats=2,
+        return dict(arch=_common.QUICK_ARCH, img_size=(64, 48), batch_size=2, warmup=1, repeats=2,
                     worker_steps=2, lr=5e-4, weight_decay=0.1)
     return dict(arch='sapiens_0.3b', img_size=(256, 192), batch_size=2, warmup=1, repeats=4,
                 worker_steps=2, lr=5e-4, weight_decay=0.1)
-
-
-def paired_ratio(times_a, times_b) -> float:
-    """Median over rounds of ``a / b`` timed in the same round.
-
-    Load on a shared machine drifts over minutes; a ratio of two steps run
-    back to back is much steadier than a ratio of separate medians.
-    """
-    return _common.median([a / b for a, b in zip(times_a, times_b)])
-
-
-def time_alternating(fns: dict, repeats: int, warmup: int = 0) -> dict:
-    """Round-robin timing (``_common.time_interleaved``) that swaps the first
-    two functions every other round.
-
-    Whatever runs right after a heavy step can inherit part of its cost (page
-    faults of freshly released memory, cold caches); alternating which of the
-    two compared variants goes first shares that out evenly between them.
-
-    Args:
-        fns (dict): Name to zero-argument callable; the first two are swapped.
-        repeats (int): Timed rounds.
-        warmup (int): Untimed rounds first.
-
-    Returns:
-        dict: Name to the list of seconds per call, one per round.
-    """
-    names = list(fns)
-    swapped = names[1::-1] + names[2:]
-    for _ in range(warmup):
-        for fn in fns.values():
-            fn()
-    times = {name: [] for name in names}
-    for round_index in range(repeats):
-        order = names if round_index % 2 == 0 else swapped
-        for name, seconds in _common.time_interleaved({n: fns[n] for n in order},
-                                                      repeats=1, warmup=0).items():
-            times[name] += seconds
-    return times
 
 
 @contextlib.contextmanager
@@ -254,7 +213,7 @@ def main(argv=None):
             total_params=sum(p.numel() for p in model.parameters()),
             optimizer_state_bytes=optimizer_state_bytes(optimizer))
         steps[variant] = step
-    times = time_alternating(steps, repeats=settings['repeats'], warmup=0)
+    times = _common.time_alternating(steps, repeats=settings['repeats'], warmup=0)
     del steps, model, optimizer  # free ~8 GB before the workers start
 
     if not args.quick:
@@ -273,7 +232,7 @@ def main(argv=None):
     ratios = dict(step_s={}, peak_rss_mib={})
     for x, y in pairs:
         key = f'{x}/{y}'
-        ratios['step_s'][key] = paired_ratio(times[x], times[y])
+        ratios['step_s'][key] = _common.paired_ratio(times[x], times[y])
         ratios['peak_rss_mib'][key] = _ratio(rows[x]['peak_rss_mib'], rows[y]['peak_rss_mib'])
     goal_met = {m: ratios[m]['lora/mmpretrain_lora'] <= GOAL
                 for m in ('step_s', 'peak_rss_mib')}

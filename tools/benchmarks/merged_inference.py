@@ -27,19 +27,18 @@ import re
 import time
 
 import _common
-from lora_training_cost import build_variant, paired_ratio, time_alternating
+from lora_training_cost import build_variant
 
 NAME = 'merged_inference'
 # The goal's pair, plain and merged, runs back to back (in turns first) every round.
 VARIANTS = ('plain', 'merged', 'lora', 'mmpretrain_lora')
 GOAL = 1.01
-QUICK_ARCH = dict(embed_dims=64, num_layers=2, num_heads=2, feedforward_channels=128)
 
 
 def get_settings(quick: bool) -> dict:
     """Arch, input and repeat counts of a full or a ``--quick`` run."""
     if quick:
-        return dict(arch=QUICK_ARCH, img_size=(64, 48), batch_size=1, warmup=1, repeats=2,
+        return dict(arch=_common.QUICK_ARCH, img_size=(64, 48), batch_size=1, warmup=1, repeats=2,
                     lora_up_std=0.05)
     return dict(arch='sapiens_0.3b', img_size=(512, 384), batch_size=1, warmup=1, repeats=4,
                 lora_up_std=0.05)
@@ -108,7 +107,7 @@ def main(argv=None):
 
         return fn
 
-    times = time_alternating({name: forward_fn(name) for name in VARIANTS},
+    times = _common.time_alternating({name: forward_fn(name) for name in VARIANTS},
                              repeats=settings['repeats'], warmup=settings['warmup'])
     ref = outputs['lora']
     max_abs_diff = {name: float((outputs[name] - ref).abs().max())
@@ -117,7 +116,7 @@ def main(argv=None):
     for name in VARIANTS:
         rows.append(dict(
             variant=name, forward_s=_common.median(times[name]), times_s=times[name],
-            vs_plain=paired_ratio(times[name], times['plain']),
+            vs_plain=_common.paired_ratio(times[name], times['plain']),
             max_abs_diff_vs_lora=0.0 if name == 'lora' else max_abs_diff[name]))
     by_name = {r['variant']: r for r in rows}
     goal_met = by_name['merged']['vs_plain'] <= GOAL
