@@ -53,3 +53,6 @@ def test_synthetic_leg_set_layout(monkeypatch, tmp_path):
             row, col = json.load(f)['spacing']
         assert 0.139 <= row == col <= 0.155
         assert len(ann['keypoints']) == 3 * 26
+    import cv2
+    img = cv2.imread(str(tmp_path / 'Images' / 'leg_0001.png'), cv2.IMREAD_UNCHANGED)
+    assert img.dtype.name == 'uint16' and img.shape == (560, 240)

@@ -36,16 +36,3 @@ def test_quick_run_on_cpu(tmp_path):
     assert data['input_shape_chw'] == [3, 1024, 768]
     assert data['samples'] == saved['settings']['data_samples']
     assert data['num_workers'] == 2 and data['samples_per_s'] > 0
-
-
-def test_leg_dataset_layout(tmp_path):
-    ann = gpu_benchmark.write_leg_dataset(str(tmp_path), num_images=2, num_entries=3,
-                                          width=40, height=90)
-    with open(tmp_path / ann) as f:
-        coco = json.load(f)
-    import cv2
-    img = cv2.imread(str(tmp_path / 'Images' / 'leg_1.png'), cv2.IMREAD_UNCHANGED)
-    assert img.dtype.name == 'uint16' and img.shape == (90, 40)
-    assert [i['file_name'] for i in coco['images']] == [
-        'Images/leg_0.png', 'Images/leg_1.png', 'Images/leg_0.png']
-    assert all(len(a['keypoints']) == 3 * 26 for a in coco['annotations'])

@@ -163,11 +163,13 @@ def write_leg_set(root, num_images, size, seed=0):
     Returns:
         str: Path of the annotation file.
     """
+    from mmpose_medsapiens.datasets import LegXrayDataset, make_coco, write_coco
+
     rng = np.random.default_rng(seed)
     width, height = size
     os.makedirs(osp.join(root, 'Images'), exist_ok=True)
     os.makedirs(osp.join(root, 'leg_meta_json'), exist_ok=True)
-    images, annotations = [], []
+    images, keypoints = [], []
     for i in range(num_images):
         stem = f'leg_{i:04d}'
         img, kpts = draw_leg_radiograph(rng, width, height)
@@ -176,17 +178,10 @@ def write_leg_set(root, num_images, size, seed=0):
         with open(osp.join(root, 'leg_meta_json', f'{stem}_meta.json'), 'w') as f:
             json.dump(dict(ID=stem, spacing=[spacing, spacing], original_shape=[height, width]),
                       f)
-        flat = np.concatenate([kpts, np.full((len(kpts), 1), 2.0)], 1).ravel().tolist()
-        images.append(dict(id=i + 1, file_name=f'Images/{stem}.png', width=width,
-                           height=height))
-        annotations.append(dict(id=i + 1, image_id=i + 1, category_id=1, keypoints=flat,
-                                num_keypoints=len(kpts), bbox=[0, 0, width, height],
-                                area=width * height, iscrowd=0))
-    path = osp.join(root, ANN_NAME)
-    with open(path, 'w') as f:
-        json.dump(dict(images=images, annotations=annotations,
-                       categories=[dict(id=1, name='legs')]), f)
-    return path
+        images.append(dict(file_name=f'Images/{stem}.png', width=width, height=height))
+        keypoints.append(kpts)
+    names = [info['name'] for info in LegXrayDataset.METAINFO['keypoint_info'].values()]
+    return write_coco(make_coco(images, keypoints, 'legs', names), osp.join(root, ANN_NAME))
 
 
 # ------------------------------------------------------------------ checking

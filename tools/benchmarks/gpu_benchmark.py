@@ -13,8 +13,9 @@ LoRA at a 1024x768 (h x w; 768x1024 as w x h) input under bf16 autocast:
 * samples/s of the training data pipeline of ``configs/medsapiens_legs.py``
   (16-bit PNG decoding and windowing, affine crop to 1024x768, photometric
   distortion, heatmap targets) through a ``DataLoader`` with 8 workers, on
-  synthetic full-leg radiographs of 2396x5628 (w x h) written to a temporary
-  folder in the MedSapiens COCO layout.
+  the synthetic full-leg radiographs of ``data_pipeline_throughput.py``
+  (2396x5628 w x h, 16-bit) written to a temporary folder in the MedSapiens
+  release layout, so the numbers compare with that CPU benchmark.
 
 It needs a CUDA GPU and refuses to run without one, except with ``--quick``,
 which runs a tiny model and small images on the CPU (bf16 autocast there
@@ -23,19 +24,17 @@ too) to check that the script works; those numbers mean nothing.
 Usage:
     python tools/benchmarks/gpu_benchmark.py [--quick] [--out-dir DIR]
 """
-import json
-import os
 import os.path as osp
 import sys
 import tempfile
 import time
-from concurrent.futures import ThreadPoolExecutor
 
 import _common
+from data_pipeline_throughput import ANN_NAME as LEG_ANN_NAME
+from data_pipeline_throughput import write_leg_set
 
 NAME = 'gpu_benchmark'
 CONFIG = osp.join(_common.REPO_ROOT, 'configs', 'medsapiens_legs.py')
-NUM_LEG_LANDMARKS = 26
 
 
 def get_settings(quick: bool) -> dict:
@@ -52,67 +51,6 @@ def get_settings(quick: bool) -> dict:
 
 
 # --------------------------------------------------------------------- data
-def _leg_image(seed: int, width: int, height: int):
-    """A smooth 16-bit radiograph-like image with sensor noise.
-
-    Smooth structure plus noise compresses (and decodes) about as a real
-    16-bit X-ray does; pure noise or a flat image would not.
-    """
-    import cv2
-    import numpy as np
-    rng = np.random.default_rng(seed)
-    coarse = rng.random((max(height // 64, 2), max(width // 64, 2))).astype(np.float32)
-    img = cv2.resize(coarse, (width, height), interpolation=cv2.INTER_CUBIC)
-    img = 6000.0 + 40000.0 * np.clip(img, 0, 1)
-    img += rng.normal(0, 300, (height, width)).astype(np.float32)
-    return np.clip(img, 0, 65535).astype(np.uint16)
-
-
-def write_leg_dataset(root: str, num_images: int, num_entries: int, width: int,
-                      height: int) -> str:
-    """Write 16-bit PNGs and a COCO annotation file in the MedSapiens leg layout.
-
-    Args:
-        root (str): Data root; images go to ``root/Images``.
-        num_images (int): Distinct image files to write.
-        num_entries (int): Annotated samples; they cycle over the files.
-        width (int): Image width.
-        height (int): Image height.
-
-    Returns:
-        str: Name of the annotation file, relative to ``root``.
-    """
-    import cv2
-    import numpy as np
-    os.makedirs(osp.join(root, 'Images'), exist_ok=True)
-
-    def write(i):
-        path = osp.join(root, 'Images', f'leg_{i}.png')
-        if not cv2.imwrite(path, _leg_image(i, width, height)):
-            raise RuntimeError(f'could not write {path}')
-
-    with ThreadPoolExecutor(max_workers=min(8, num_images)) as pool:
-        list(pool.map(write, range(num_images)))
-
-    rng = np.random.default_rng(0)
-    images, annotations = [], []
-    for i in range(1, num_entries + 1):
-        images.append(dict(id=i, file_name=f'Images/leg_{(i - 1) % num_images}.png',
-                           width=width, height=height, spacing=[0.139, 0.139]))
-        xy = rng.uniform([0.1 * width, 0.05 * height], [0.9 * width, 0.95 * height],
-                         (NUM_LEG_LANDMARKS, 2))
-        kpts = np.concatenate([xy, np.full((NUM_LEG_LANDMARKS, 1), 2)], axis=1)
-        annotations.append(dict(id=i, image_id=i, category_id=1,
-                                keypoints=kpts.ravel().round(2).tolist(),
-                                num_keypoints=NUM_LEG_LANDMARKS, bbox=[0, 0, width, height],
-                                area=width * height, iscrowd=0))
-    ann_file = 'leg_coco_train_annotations.json'
-    with open(osp.join(root, ann_file), 'w') as f:
-        json.dump(dict(images=images, annotations=annotations,
-                       categories=[dict(id=1, name='legs')]), f)
-    return ann_file
-
-
 def benchmark_data_pipeline(settings: dict) -> dict:
     """Samples/s of the legs training pipeline through a multi-worker DataLoader."""
     import torch
@@ -129,16 +67,19 @@ def benchmark_data_pipeline(settings: dict) -> dict:
     num_entries = settings['data_samples'] + batch
     with tempfile.TemporaryDirectory(prefix='gpu_benchmark_legs_') as root:
         start = time.perf_counter()
-        ann_file = write_leg_dataset(root, settings['num_images'], num_entries, width, height)
+        # The synthetic full-leg set of the CPU pipeline benchmark.
+        write_leg_set(root, settings['num_images'], (width, height))
         write_s = time.perf_counter() - start
 
         cfg = Config.fromfile(CONFIG)
         init_default_scope('mmpose')
         ds_cfg = cfg.train_dataloader.dataset
-        ds_cfg.update(data_root=root + '/', ann_file=ann_file)
+        ds_cfg.update(data_root=root + '/', ann_file=LEG_ANN_NAME)
         dataset = DATASETS.build(ds_cfg)
+        # Samples cycle over the image files.
+        samples = torch.utils.data.Subset(dataset, [i % len(dataset) for i in range(num_entries)])
         loader = torch.utils.data.DataLoader(
-            dataset, batch_size=batch, num_workers=settings['num_workers'], shuffle=False,
+            samples, batch_size=batch, num_workers=settings['num_workers'], shuffle=False,
             collate_fn=pseudo_collate)
         start = time.perf_counter()
         first = None
