@@ -66,7 +66,8 @@ from .coco_landmarks import ensure_new_files, write_atomically, write_coco
 from .image_io import WINDOW_PERCENTILES, read_medical_image
 from .medical_landmark_dataset import DatasetFormatError, MedicalLandmarkDataset
 
-__all__ = ['build_working_resolution_cache', 'working_resolution_size', 'CACHE_RECORD_KEY']
+__all__ = ['build_working_resolution_cache', 'cache_source_dataset', 'working_resolution_size',
+           'CACHE_RECORD_KEY']
 
 #: Top-level key of the cache's annotation file recording source and settings.
 CACHE_RECORD_KEY = 'working_resolution_cache'
@@ -149,7 +150,7 @@ def build_working_resolution_cache(dataset: Union[MedicalLandmarkDataset, dict],
         and ``seconds``.
     """
     start = time.perf_counter()
-    dataset = _as_dataset(dataset)
+    dataset = cache_source_dataset(dataset)
     written = {} if written is None else written
     ann_file = osp.abspath(dataset.ann_file)
     src_root = osp.realpath(dataset.data_root or osp.dirname(ann_file))
@@ -287,7 +288,17 @@ def build_working_resolution_cache(dataset: Union[MedicalLandmarkDataset, dict],
 
 
 # ------------------------------------------------------------------ helpers
-def _as_dataset(dataset) -> MedicalLandmarkDataset:
+def cache_source_dataset(dataset: Union[MedicalLandmarkDataset, dict]) -> MedicalLandmarkDataset:
+    """The dataset a cache is built from: built without pipeline or few-shot pick.
+
+    Args:
+        dataset (MedicalLandmarkDataset | dict): A built dataset (returned as
+            it is) or its config; ``num_shots`` is dropped because the cache
+            covers the whole annotation file.
+
+    Returns:
+        MedicalLandmarkDataset: The dataset.
+    """
     if isinstance(dataset, dict):
         if 'datasets' in dataset:
             raise TypeError('a combined dataset config: cache each of its "datasets" in turn')

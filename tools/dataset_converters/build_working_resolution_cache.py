@@ -40,9 +40,8 @@ if REPO_ROOT not in sys.path:
 import mmpose_medsapiens  # noqa: E402,F401  (registers the dataset classes)
 from mmengine.config import Config, DictAction  # noqa: E402
 
-from mmpose.registry import DATASETS  # noqa: E402
-from mmpose_medsapiens.datasets.working_resolution_cache import \
-    build_working_resolution_cache  # noqa: E402
+from mmpose_medsapiens.datasets.working_resolution_cache import (  # noqa: E402
+    build_working_resolution_cache, cache_source_dataset)
 
 SPLITS = ('train', 'val', 'test')
 # MMPose's defaults when a transform gives no value.
@@ -132,8 +131,7 @@ def build_cache(cfg: Config, out_root: str, splits=SPLITS, margin: float = 1.25,
             # A source's own pipeline (rare) decides its geometry.
             geo = pipeline_geometry(cfg, ds_cfg['pipeline']) if ds_cfg.get('pipeline') \
                 else geometry
-            ds_cfg.pop('num_shots', None)  # cache the whole file
-            dataset = DATASETS.build(dict(ds_cfg, pipeline=[]))
+            dataset = cache_source_dataset(ds_cfg)
             ident = (type(dataset).__name__, osp.realpath(dataset.ann_file), geo['input_size'],
                      geo['padding'])
             if ident not in done:
