@@ -28,6 +28,10 @@ setup(
         'mmdet==3.3.0',
         'mmpose==1.3.2',
         'mmpretrain==1.2.0',
+        # MedSapiens' training pipeline (Blur, MedianBlur, CoarseDropout through
+        # MMPose's Albumentation wrapper); 1.3.1 takes the wrapper's argument
+        # names (max_holes, max_height, ...) and numpy<2.
+        'albumentations==1.3.1',
     ],
     extras_require={'tests': ['pytest', 'matplotlib']},
     zip_safe=False,

@@ -111,6 +111,8 @@ default_hooks = dict(
 custom_hooks = [
     dict(type='ParameterCountHook'),
     dict(type='AdapterCheckpointHook', adapter_only=save_adapter_only),
+    # load_from / --resume / test checkpoints must fill every tensor of the model.
+    dict(type='StrictLoadHook'),
 ]
 env_cfg = dict(cudnn_benchmark=False, mp_cfg=dict(mp_start_method='fork', opencv_num_threads=0),
                dist_cfg=dict(backend='nccl'))

@@ -15,4 +15,3 @@ val_dataloader = dict(dataset=dict(
     type=dataset_type, data_root=data_root, ann_file='leg_coco_val_annotations.json'))
 test_dataloader = dict(dataset=dict(
     type=dataset_type, data_root=data_root, ann_file='leg_coco_test_annotations.json'))
-default_hooks = dict(checkpoint=dict(save_best='MRE_mm'))

@@ -100,6 +100,10 @@ def derived_config(base_config, path, **overrides):
 def write_landmark_set(root, k, sizes, spacing=None, ann_name='ann.json'):
     """Blank PNGs + COCO-style JSON in the MedSapiens release layout.
 
+    As in the release, ``file_name`` has no folder (``img_1.png``) and the
+    images lie in ``root/Images``, which configs reach through
+    ``data_prefix=dict(img='Images/')``.
+
     Args:
         root (Path): Data root; images go to ``root/Images``.
         k (int): Landmarks per image (random, inside the image).
@@ -115,8 +119,8 @@ def write_landmark_set(root, k, sizes, spacing=None, ann_name='ann.json'):
     rng = np.random.default_rng(len(sizes) * 1000 + k)
     images, anns = [], []
     for i, (w, h) in enumerate(sizes, start=1):
-        name = f'Images/img_{i}.png'
-        cv2.imwrite(str(root / name), np.zeros((h, w), np.uint8))
+        name = f'img_{i}.png'
+        cv2.imwrite(str(root / 'Images' / name), np.zeros((h, w), np.uint8))
         img = dict(id=i, file_name=name, width=w, height=h)
         if spacing is not None:
             img['spacing'] = spacing

@@ -24,6 +24,7 @@ REQUIRED = [
     ('mmdet', '3.3.0', None),
     ('mmpretrain', '1.2.0', None),
     ('mmpose', '1.3.2', 'mmpose.models'),
+    ('albumentations', '1.3.1', None),
     ('pytest', None, None),
 ]
 

@@ -16,10 +16,9 @@ import _bootstrap  # noqa: F401  (repo root on sys.path, plugin registered)
 import torch
 from mmengine.config import Config, ConfigDict, DictAction
 from mmengine.registry import init_default_scope
-from mmengine.runner import load_checkpoint
 
 from mmpose.registry import MODELS
-from mmpose_medsapiens.models import adapter_state_dict
+from mmpose_medsapiens.models import adapter_state_dict, load_model_checkpoint
 
 
 def parse_args():
@@ -41,10 +40,9 @@ def parse_args():
 
 def build_trained_model(cfg, checkpoint):
     init_default_scope(cfg.get('default_scope', 'mmpose'))
-    model_cfg = cfg.model.copy()
-    model_cfg.backbone.pop('init_cfg', None)  # the checkpoint holds every weight
-    model = MODELS.build(model_cfg)
-    ckpt = load_checkpoint(model, checkpoint, map_location='cpu', strict=True)
+    # init_cfg stays: a checkpoint without base weights gets them from it.
+    model = MODELS.build(cfg.model)
+    ckpt = load_model_checkpoint(model, checkpoint)
     model.eval()
     return model, ckpt.get('meta', {})
 

@@ -13,9 +13,7 @@ import os.path as osp
 
 import _bootstrap  # noqa: F401  (repo root on sys.path, plugin registered)
 from mmengine.utils import ProgressBar
-from mmpose.apis import init_model
-
-from mmpose_medsapiens.apis import infer_landmarks, write_prediction
+from mmpose_medsapiens.apis import infer_landmarks, init_landmark_model, write_prediction
 
 IMAGE_EXTS = ('.png', '.jpg', '.jpeg', '.bmp', '.tif', '.tiff', '.mha')
 
@@ -47,7 +45,7 @@ def main():
     images = list_images(args.input)
     spacing = None if args.spacing is None else (
         args.spacing[0] if len(args.spacing) == 1 else tuple(args.spacing[:2]))
-    model = init_model(args.config, args.checkpoint, device=args.device)
+    model = init_landmark_model(args.config, args.checkpoint, device=args.device)
     progress = ProgressBar(len(images)) if len(images) > 1 else None
     for image in images:
         write_prediction(infer_landmarks(model, image, spacing), args.out_dir)

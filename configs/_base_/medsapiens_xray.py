@@ -51,54 +51,85 @@ model = dict(
         out_channels=19,
         deconv_out_channels=(768, 768),
         deconv_kernel_sizes=(4, 4),
-        conv_out_channels=(768, ),
-        conv_kernel_sizes=(1, ),
+        conv_out_channels=(768, 768),  # two 1x1 convs, as every MedSapiens config
+        conv_kernel_sizes=(1, 1),
         loss=dict(type='KeypointMSELoss', use_target_weight=True),
         decoder=codec),
     # shift_heatmap must stay False with UDP (True moves x by +2 input px).
     test_cfg=dict(flip_test=True, flip_mode='heatmap', shift_heatmap=False))
 
 # --------------------------------------------------------------------- data
+# MedSapiens' pipelines (lora_med_sapiens/*, sapiens_pose/* configs): the whole
+# image is the box, enlarged by GetBBoxCenterScale's default padding 1.25 in
+# training *and* testing, so a released model sees test images at the scale it
+# was trained at; RandomBBoxTransform with its defaults (shift 0.16, scale
+# 0.5-1.5, rotation up to 80 degrees); flips keep labels unless the dataset
+# declares swap pairs. tests/test_configs/test_medsapiens_recipe.py checks
+# these values against the ones read from the MedSapiens configs.
 train_pipeline = [
     dict(type='LoadMedicalImage'),
-    dict(type='GetBBoxCenterScale', padding=1.0),  # whole-image boxes
+    dict(type='GetBBoxCenterScale'),
     dict(type='RandomFlip', direction='horizontal'),
-    dict(type='RandomBBoxTransform', shift_factor=0.05, scale_factor=(0.9, 1.1),
-         rotate_factor=10.0),
+    dict(type='RandomBBoxTransform'),
     dict(type='TopdownAffine', input_size=input_size, use_udp=True),
     dict(type='PhotometricDistortion'),
+    dict(
+        type='Albumentation',
+        transforms=[
+            dict(type='Blur', p=0.1),
+            dict(type='MedianBlur', p=0.1),
+            # One hole of 20-40 % of each side, always.
+            dict(type='CoarseDropout', max_holes=1, max_height=0.4, max_width=0.4,
+                 min_holes=1, min_height=0.2, min_width=0.2, p=1.0),
+        ]),
     dict(type='GenerateTarget', encoder=codec),
     dict(type='PackPoseInputs', meta_keys=meta_keys),
 ]
 val_pipeline = [
     dict(type='LoadMedicalImage'),
-    dict(type='GetBBoxCenterScale', padding=1.0),
+    dict(type='GetBBoxCenterScale'),
     dict(type='TopdownAffine', input_size=input_size, use_udp=True),
     dict(type='PackPoseInputs', meta_keys=meta_keys),
 ]
+# Release layout: <data_root>/Images/<file_name> next to <set>_coco_<split>_annotations.json.
 train_dataloader = dict(
     batch_size=2,
     num_workers=4,
     persistent_workers=True,
     sampler=dict(type='DefaultSampler', shuffle=True),
-    dataset=dict(data_prefix=dict(img=''), pipeline=train_pipeline))
+    dataset=dict(data_prefix=dict(img='Images/'), pipeline=train_pipeline))
 val_dataloader = dict(
     batch_size=2,
     num_workers=4,
     persistent_workers=True,
     drop_last=False,
     sampler=dict(type='DefaultSampler', shuffle=False, round_up=False),
-    dataset=dict(data_prefix=dict(img=''), test_mode=True, pipeline=val_pipeline))
+    dataset=dict(data_prefix=dict(img='Images/'), test_mode=True, pipeline=val_pipeline))
 test_dataloader = val_dataloader
-# Radii default to each dataset's protocol (carried by its samples).
-val_evaluator = dict(type='MedicalLandmarkMetric')
+# MRE/SDR in each dataset's unit and protocol radii (carried by its samples),
+# plus MMPose's EPE (mean error in original-image pixels), which MedSapiens
+# validates and picks its best checkpoint by.
+val_evaluator = [dict(type='MedicalLandmarkMetric'), dict(type='EPE')]
 test_evaluator = val_evaluator
 
 # ----------------------------------------------------------------- schedule
-train_cfg = dict(by_epoch=True, max_epochs=max_epochs, val_interval=10)
+train_cfg = dict(by_epoch=True, max_epochs=max_epochs, val_interval=1)
 optim_wrapper = dict(
     optimizer=dict(type='AdamW', lr=5e-4, betas=(0.9, 0.999), weight_decay=0.1),
-    paramwise_cfg=dict(num_layers=num_layers, layer_decay_rate=0.85),
+    # MMPose's LayerDecayOptimWrapperConstructor reads num_layers and
+    # layer_decay_rate; it never reads custom_keys and instead exempts every
+    # 1-D tensor (biases, norms) and pos_embed from weight decay, which is
+    # what these keys ask for. They are kept as MedSapiens writes them
+    # ('decay_multi' included) so the values compare one to one.
+    paramwise_cfg=dict(
+        num_layers=num_layers,
+        layer_decay_rate=0.85,
+        custom_keys={
+            'bias': dict(decay_multi=0.0),
+            'pos_embed': dict(decay_mult=0.0),
+            'relative_position_bias_table': dict(decay_mult=0.0),
+            'norm': dict(decay_mult=0.0),
+        }),
     constructor='LayerDecayOptimWrapperConstructor',
     clip_grad=dict(max_norm=1.0, norm_type=2))
 param_scheduler = [
@@ -109,9 +140,11 @@ param_scheduler = [
 auto_scale_lr = dict(base_batch_size=8)  # 2 images x 4 GPUs
 default_hooks = dict(
     checkpoint=dict(type='CheckpointHook', interval=10, max_keep_ckpts=2,
-                    save_best='MRE_mm', rule='less'))
+                    save_best='EPE', rule='less'))
 custom_hooks = [
     dict(type='ParameterCountHook'),
     dict(type='AdapterCheckpointHook', adapter_only=save_adapter_only),
+    # load_from / --resume / test checkpoints must fill every tensor of the model.
+    dict(type='StrictLoadHook'),
 ]
 randomness = dict(seed=0)

@@ -15,13 +15,15 @@ from mmpose_medsapiens.datasets.image_io import read_medical_image
 def infer_landmarks(model: nn.Module,
                     image: str,
                     spacing: Optional[Union[float, Sequence[float]]] = None) -> dict:
-    """Predict the landmarks of one image with a model from ``init_model``.
+    """Predict the landmarks of one image with a model from :func:`init_landmark_model`.
 
     The whole image is the instance box; 8/16-bit PNG/TIFF, BMP, JPEG and
     MetaImage inputs are read (and windowed) as in training.
 
     Args:
-        model (nn.Module): A top-down model built by ``mmpose.apis.init_model``.
+        model (nn.Module): A top-down model from :func:`init_landmark_model` (or
+            ``mmpose.apis.init_model``, which refuses checkpoints without base
+            weights because it drops the backbone's ``init_cfg``).
         image (str): Image path.
         spacing (float | Sequence[float], optional): Pixel spacing (x, y) in mm;
             when given, landmarks also get ``x_mm`` / ``y_mm``.

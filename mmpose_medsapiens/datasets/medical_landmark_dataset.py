@@ -5,6 +5,7 @@ from typing import List, Optional, Sequence, Tuple, Union
 
 import numpy as np
 from mmengine.fileio import get_local_path
+from mmengine.logging import MMLogger
 
 from mmpose.datasets.datasets.base import BaseCocoStyleDataset
 from mmpose.registry import DATASETS
@@ -63,6 +64,10 @@ class MedicalLandmarkDataset(BaseCocoStyleDataset):
     UNIT: str = 'mm'
     NORMALIZE: Optional[dict] = None
     SDR_RADII: Tuple[float, ...] = (2.0, 2.5, 3.0, 4.0)
+    #: (prefix, other prefix) pairs of annotation file names that name the
+    #: same set (e.g. MedSapiens ships ``leg_coco_*`` but its configs read
+    #: ``legs_coco_*``): a missing ``ann_file`` is looked for under the other.
+    ANN_FILE_ALIASES: Tuple[Tuple[str, str], ...] = ()
 
     def __init__(self,
                  *args,
@@ -136,6 +141,8 @@ class MedicalLandmarkDataset(BaseCocoStyleDataset):
 
     def _read_json(self) -> dict:
         if not osp.isfile(self.ann_file):
+            self._use_ann_file_alias()
+        if not osp.isfile(self.ann_file):
             raise DatasetFormatError(f'Annotation file {self.ann_file} does not exist')
         try:
             with get_local_path(self.ann_file) as path, open(path, encoding='utf-8') as f:
@@ -147,6 +154,18 @@ class MedicalLandmarkDataset(BaseCocoStyleDataset):
             if key not in coco:
                 raise DatasetFormatError(f'{self.ann_file}: missing top-level "{key}"')
         return coco
+
+    def _use_ann_file_alias(self) -> None:
+        """Take the other spelling of a set's annotation file when only it exists."""
+        folder, name = osp.split(self.ann_file)
+        for ours, other in self.ANN_FILE_ALIASES:
+            for a, b in ((ours, other), (other, ours)):
+                if name.startswith(a) and osp.isfile(osp.join(folder, b + name[len(a):])):
+                    alias = osp.join(folder, b + name[len(a):])
+                    MMLogger.get_current_instance().info(
+                        f'{self.ann_file} does not exist; reading {alias}')
+                    self.ann_file = alias
+                    return
 
     def _check_image(self, img: dict, path: str) -> None:
         reader = read_image_size if self.check_images == 'decode' else probe_image
@@ -165,8 +184,9 @@ class MedicalLandmarkDataset(BaseCocoStyleDataset):
         data_info = super().parse_data_info(raw_data_info)
         img = raw_data_info['raw_img_info']
         data_info['calibration'] = self._calibration(img)
-        # Whole-image instances: the box is the image, not a clipped copy of it.
-        data_info['bbox'] = np.array([[0, 0, img['width'], img['height']]], dtype=np.float32)
+        # The box stays as MMPose's COCO parser clips it ([0, 0, W - 1, H - 1]
+        # for a whole-image box), as in MedSapiens' CocoDataset: its centre and
+        # scale decide the test input a released model sees.
         return data_info
 
     def _calibration(self, img: dict) -> dict:

@@ -9,15 +9,16 @@ class                    K     calibration                                SDR ra
 ISBI2015HeadDataset      19    0.1 mm/px                                  2, 2.5, 3, 4 mm
 HandXrayDataset          37    50 mm between GT landmarks 1 and 5          2, 4, 10 mm
 ChestXrayDataset         6     px of the image resized to 512x512          3, 6, 9 px
-LegXrayDataset           26    per image, ``leg_meta_json/<id>_meta.json``  2, 4, 10 mm
+LegXrayDataset           26    per image, ``leg_meta_json`` (by ``ID``)      2, 4, 10 mm
 DentalCBCTDataset        16    0.18 mm/px                                 0.5, 1, 2 mm
 =======================  ====  =========================================  ==============
 """
 import json
+import os
 import os.path as osp
 
 from mmpose.registry import DATASETS
-from .medical_landmark_dataset import MedicalLandmarkDataset
+from .medical_landmark_dataset import DatasetFormatError, MedicalLandmarkDataset
 from .metainfo import landmark_metainfo
 
 ISBI2015_HEAD_NAMES = (
@@ -73,35 +74,53 @@ class ChestXrayDataset(MedicalLandmarkDataset):
         return super()._calibration(img)
 
 
+LEG_NAMES = tuple(f'{side}_{i}' for side in ('leg_a', 'leg_b')
+                  for i in range(LEG_LANDMARKS_PER_SIDE))
+
+
 @DATASETS.register_module()
 class LegXrayDataset(MedicalLandmarkDataset):
     """MedSapiens full-leg radiographs: 13 landmarks per leg.
 
-    Landmark ``i`` of one leg pairs with ``i + 13`` of the other, so a
-    horizontal flip swaps them. The per-image isotropic spacing is read from
-    ``<data_root>/<meta_dir>/<image id>_meta.json`` (``spacing`` is given as
-    (row, col) and reversed to (x, y)) unless the COCO image entry has one.
+    Flips keep every label by default, as MedSapiens trains and tests (its
+    ``legs.py`` metainfo has no swap pairs), so released models decode as
+    they were trained. ``swap_legs_on_flip=True`` pairs landmark ``i`` of one
+    leg with ``i + 13`` of the other instead, which is what a mirrored image
+    shows; a model trained one way must be tested the same way.
+
+    The per-image isotropic spacing comes from the COCO image entry's
+    ``spacing`` when present, else from the release's meta files in
+    ``<data_root>/<meta_dir>``: each holds ``ID``, ``spacing`` as (row, col)
+    (reversed here to (x, y)), ``original_shape`` and ``gt``. The folder is
+    indexed once by each file's ``ID`` (some files are not named after the
+    ID they hold, e.g. ``1_meta.json`` holds ``"ID": "1001"``); an image
+    whose ID no file holds falls back to ``<image id>_meta.json``, the name
+    MedSapiens' evaluation opens.
 
     Args:
         meta_dir (str): Folder of the meta files, relative to ``data_root``.
+        swap_legs_on_flip (bool): Swap the two legs' labels on horizontal
+            flips. Defaults to False (MedSapiens).
     """
 
-    METAINFO = landmark_metainfo(
-        'legs', tuple(f'{side}_{i}' for side in ('leg_a', 'leg_b')
-                      for i in range(LEG_LANDMARKS_PER_SIDE)),
-        swap_pairs=[(i, i + LEG_LANDMARKS_PER_SIDE) for i in range(LEG_LANDMARKS_PER_SIDE)])
+    METAINFO = landmark_metainfo('legs', LEG_NAMES)
     SDR_RADII = (2.0, 4.0, 10.0)
+    # The release ships leg_coco_*; MedSapiens' legs configs read legs_coco_*.
+    ANN_FILE_ALIASES = (('leg_coco_', 'legs_coco_'), )
 
-    def __init__(self, *args, meta_dir: str = 'leg_meta_json', **kwargs):
+    def __init__(self, *args, meta_dir: str = 'leg_meta_json',
+                 swap_legs_on_flip: bool = False, **kwargs):
         self.meta_dir = meta_dir
+        self._meta_index = None
+        if swap_legs_on_flip:
+            kwargs.setdefault('metainfo', landmark_metainfo(
+                'legs', LEG_NAMES, swap_pairs=[(i, i + LEG_LANDMARKS_PER_SIDE)
+                                               for i in range(LEG_LANDMARKS_PER_SIDE)]))
         super().__init__(*args, **kwargs)
 
     def _calibration(self, img: dict) -> dict:
         if 'spacing' not in img:
-            stem = osp.splitext(osp.basename(img['file_name']))[0]
-            path = osp.join(self.data_root or '', self.meta_dir, f'{stem}_meta.json')
-            if not osp.isfile(path):
-                self._fail(img['id'], f'no "spacing" in the image entry and no meta file {path}')
+            path = self._meta_file(img['id'])
             try:
                 with open(path) as f:
                     row, col = json.load(f)['spacing'][:2]
@@ -109,6 +128,47 @@ class LegXrayDataset(MedicalLandmarkDataset):
                 self._fail(img['id'], f'{path}: unreadable "spacing" ({e})')
             img = dict(img, spacing=(float(col), float(row)))
         return super()._calibration(img)
+
+    def _meta_file(self, img_id) -> str:
+        folder = osp.join(self.data_root or '', self.meta_dir)
+        if self._meta_index is None:
+            self._meta_index = _index_meta_files(folder, self.ann_file)
+        if str(img_id) in self._meta_index:
+            return self._meta_index[str(img_id)]
+        # Fallback for meta files without an "ID": the name MedSapiens opens.
+        path = osp.join(folder, f'{img_id}_meta.json')
+        holder = next((i for i, p in self._meta_index.items() if p == path), None)
+        if holder is not None:
+            self._fail(img_id, f'no "spacing" in the image entry and no meta file in {folder} '
+                       f'holds "ID": "{img_id}" ({path} holds "ID": "{holder}")')
+        if not osp.isfile(path):
+            self._fail(img_id, f'no "spacing" in the image entry, no meta file in {folder} '
+                       f'holds "ID": "{img_id}" and there is no {path}')
+        return path
+
+
+def _index_meta_files(folder: str, ann_file: str) -> dict:
+    """``{ID: path}`` of the ``*_meta.json`` files in ``folder`` (read once)."""
+    index = {}
+    if not osp.isdir(folder):
+        return index
+    for name in sorted(os.listdir(folder)):
+        if not name.endswith('_meta.json'):
+            continue
+        path = osp.join(folder, name)
+        try:
+            with open(path) as f:
+                meta_id = json.load(f).get('ID')
+        except (ValueError, AttributeError) as e:
+            raise DatasetFormatError(f'{ann_file}: leg meta file {path} is not a JSON '
+                                     f'object ({e})') from e
+        if meta_id is None:
+            continue
+        if str(meta_id) in index:
+            raise DatasetFormatError(f'{ann_file}: leg meta files {index[str(meta_id)]} and '
+                                     f'{path} both hold "ID": "{meta_id}"')
+        index[str(meta_id)] = path
+    return index
 
 
 @DATASETS.register_module()

@@ -7,14 +7,14 @@ from mmpose_medsapiens.datasets import (GENERALIST_METAINFO, GENERALIST_NAMES,
                                         MedSapiensGeneralistDataset)
 
 
-def test_layout_is_medsapiens_order_with_leg_flip_pairs():
+def test_layout_is_medsapiens_order_and_flips_keep_labels():
     assert len(GENERALIST_NAMES) == 88
     assert GENERALIST_NAMES[0] == 'head/sella' and GENERALIST_NAMES[19].startswith('chest/')
     assert GENERALIST_NAMES[25].startswith('hand/') and GENERALIST_NAMES[62].startswith('legs/')
     swaps = {i: info['swap'] for i, info in GENERALIST_METAINFO['keypoint_info'].items()
              if info['swap']}
-    assert swaps == {**{62 + i: GENERALIST_NAMES[75 + i] for i in range(13)},
-                     **{75 + i: GENERALIST_NAMES[62 + i] for i in range(13)}}
+    # MedSapiens' med_sapien.py metainfo declares no swap pairs.
+    assert swaps == {} and GENERALIST_METAINFO['keypoint_info'][62]['name'] == 'legs/leg_a_0'
 
 
 def test_samples_keep_source_name_calibration_and_zero_weight_elsewhere(tmp_path):
@@ -23,9 +23,9 @@ def test_samples_keep_source_name_calibration_and_zero_weight_elsewhere(tmp_path
     write_landmark_set(roots['hand'], 37, [(70, 90), (70, 90)])
     ds = MedSapiensGeneralistDataset(datasets=[
         dict(type='ISBI2015HeadDataset', data_root=str(roots['head']), ann_file='ann.json',
-             data_prefix=dict(img='')),
+             data_prefix=dict(img='Images/')),
         dict(type='HandXrayDataset', data_root=str(roots['hand']), ann_file='ann.json',
-             data_prefix=dict(img='')),
+             data_prefix=dict(img='Images/')),
     ])
     assert len(ds) == 3
     head, hand = ds.get_data_info(0), ds.get_data_info(1)
@@ -45,6 +45,6 @@ def test_samples_keep_source_name_calibration_and_zero_weight_elsewhere(tmp_path
 def test_only_known_sources_once(tmp_path):
     write_landmark_set(tmp_path, 19, [(60, 80)], spacing=[0.1, 0.1])
     head = dict(type='ISBI2015HeadDataset', data_root=str(tmp_path), ann_file='ann.json',
-                data_prefix=dict(img=''))
+                data_prefix=dict(img='Images/'))
     with pytest.raises(ValueError, match='head set is given twice'):
         MedSapiensGeneralistDataset(datasets=[head, head])

@@ -46,6 +46,10 @@ def _build(cls, root, ann='ann.json', **kwargs):
                **kwargs)
 
 
+
+def _size(sample):
+    return np.asarray(sample['raw_ann_info']['bbox'][2:], np.float64)  # whole image: (W, H)
+
 def _kpts(ann):
     return np.asarray(ann['keypoints'], np.float64).reshape(-1, 3)[:, :2]
 
@@ -101,7 +105,7 @@ def test_physical_coordinates_spacing_and_record(tmp_path):
     for i in range(2):
         s0, s1 = source[i], cached[i]
         pred0 = s0['keypoints'][0] + np.array([3.0, -2.0])
-        pred1 = (pred0 + 0.5) * s1['bbox'][0, 2:] / s0['bbox'][0, 2:] - 0.5
+        pred1 = (pred0 + 0.5) * _size(s1) / _size(s0) - 0.5
         np.testing.assert_allclose(radial_errors(pred1, s1['keypoints'][0], s1['calibration']),
                                    radial_errors(pred0, s0['keypoints'][0], s0['calibration']),
                                    rtol=1e-5)  # float32 keypoints in the samples
@@ -146,7 +150,7 @@ def test_chest_px512_rule_stays_right(tmp_path):
     build_working_resolution_cache(_build(ChestXrayDataset, src), str(out), INPUT)
     source, cached = _build(ChestXrayDataset, src), _build(ChestXrayDataset, out)
     for i in range(2):
-        w1, h1 = cached[i]['bbox'][0, 2:]
+        w1, h1 = _size(cached[i])
         # The class recomputes px@512 from the new size: equal to the JSON's.
         assert cached[i]['calibration']['spacing'] == (512 / w1, 512 / h1)
         assert _read(out / 'ann.json')['images'][i]['spacing'] == pytest.approx(

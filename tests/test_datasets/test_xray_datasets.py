@@ -11,7 +11,7 @@ from mmpose_medsapiens.datasets import (ChestXrayDataset, DatasetFormatError, De
 
 
 def _build(cls, root, ann, **kwargs):
-    return cls(data_root=str(root), ann_file=ann, data_prefix=dict(img=''), pipeline=[], **kwargs)
+    return cls(data_root=str(root), ann_file=ann, data_prefix=dict(img='Images/'), pipeline=[], **kwargs)
 
 
 @pytest.mark.parametrize('cls,k,spacing,unit,radii,normalize', [
@@ -39,22 +39,49 @@ def test_chest_errors_are_pixels_at_512(tmp_path):
     assert tuple(cal['radii']) == (3.0, 6.0, 9.0)
 
 
+def _leg_meta(root, name, meta_id, spacing):
+    folder = root / 'leg_meta_json'
+    folder.mkdir(exist_ok=True)
+    # The release's keys: gt, ID (a string), spacing (row, col), original_shape (h, w).
+    (folder / name).write_text(json.dumps(
+        {'gt': [[1, 2]] * 26, 'ID': meta_id, 'spacing': list(spacing),
+         'original_shape': [90, 40]}))
+
+
 def test_legs_spacing_from_meta_json_row_col_reversed(tmp_path):
     ann = _write_set(tmp_path, 26, [(40, 90), (40, 90)])
-    (tmp_path / 'leg_meta_json').mkdir()
-    (tmp_path / 'leg_meta_json' / 'img_1_meta.json').write_text(
-        json.dumps(dict(ID='img_1', spacing=[0.139, 0.155], original_shape=[90, 40], gt=[])))
-    with pytest.raises(DatasetFormatError, match='image id 2: .*img_2_meta.json'):
+    _leg_meta(tmp_path, '1_meta.json', '1', (0.139, 0.155))
+    with pytest.raises(DatasetFormatError, match=r'image id 2: .*holds "ID": "2".*2_meta\.json'):
         _build(LegXrayDataset, tmp_path, ann)
-    (tmp_path / 'leg_meta_json' / 'img_2_meta.json').write_text(
-        json.dumps(dict(ID='img_2', spacing=[0.15, 0.15])))
+    _leg_meta(tmp_path, '2_meta.json', '2', (0.15, 0.15))
     ds = _build(LegXrayDataset, tmp_path, ann)
     assert ds[0]['calibration']['spacing'] == (0.155, 0.139)  # (x, y) = (col, row)
 
 
-def test_flipped_leg_sample_keeps_labels_on_the_right_anatomy(tmp_path):
+def test_legs_meta_files_are_found_by_the_id_they_hold(tmp_path):
+    # As in the release, where 1_meta.json holds "ID": "1001".
+    ann = _write_set(tmp_path, 26, [(40, 90), (40, 90)])
+    _leg_meta(tmp_path, '7_meta.json', '1', (0.2, 0.2))
+    _leg_meta(tmp_path, '1_meta.json', '1001', (0.3, 0.3))
+    _leg_meta(tmp_path, '2_meta.json', '2', (0.155, 0.155))
+    ds = _build(LegXrayDataset, tmp_path, ann)
+    assert ds[0]['calibration']['spacing'] == (0.2, 0.2)  # not 1_meta.json's 0.3
+    assert ds[1]['calibration']['spacing'] == (0.155, 0.155)
+    _leg_meta(tmp_path, '8_meta.json', '2', (0.5, 0.5))
+    with pytest.raises(DatasetFormatError, match='2_meta.json and .*8_meta.json both hold'):
+        _build(LegXrayDataset, tmp_path, ann)
+
+
+def test_legs_flip_keeps_labels_by_default_as_medsapiens(tmp_path):
     ann = _write_set(tmp_path, 26, [(40, 90)], spacing=[0.15, 0.15])
     ds = _build(LegXrayDataset, tmp_path, ann)
+    assert ds.metainfo['flip_indices'] == list(range(26))
+    assert [info['swap'] for info in ds.metainfo['keypoint_info'].values()] == [''] * 26
+
+
+def test_swap_legs_on_flip_keeps_labels_on_the_right_anatomy(tmp_path):
+    ann = _write_set(tmp_path, 26, [(40, 90)], spacing=[0.15, 0.15])
+    ds = _build(LegXrayDataset, tmp_path, ann, swap_legs_on_flip=True)
     assert ds.metainfo['flip_indices'] == [i + 13 for i in range(13)] + list(range(13))
     sample = ds[0]
     original = sample['keypoints'][0].copy()

@@ -42,17 +42,20 @@ tool = _load_tool()
 
 
 def _leg_split(root, split, sizes, spacing):
-    """A leg split in the release layout, with leg_meta_json and unique names."""
+    """A leg split in the release layout: ids unique across splits, names
+    without a folder, leg_meta_json/<id>_meta.json holding that ID."""
     ann = write_landmark_set(root, 26, sizes, ann_name=f'leg_coco_{split}_annotations.json')
     with open(ann) as f:
         coco = json.load(f)
     (root / 'leg_meta_json').mkdir(exist_ok=True)
-    for img in coco['images']:
+    offset = {'train': 100, 'val': 200, 'test': 300}[split]
+    for img, annotation in zip(coco['images'], coco['annotations']):
         stem = f'{split}_{img["id"]}'
-        os.replace(root / img['file_name'], root / 'Images' / f'{stem}.png')
-        img['file_name'] = f'Images/{stem}.png'
-        (root / 'leg_meta_json' / f'{stem}_meta.json').write_text(
-            json.dumps(dict(ID=stem, spacing=list(spacing))))
+        os.replace(root / 'Images' / img['file_name'], root / 'Images' / f'{stem}.png')
+        img['file_name'] = f'{stem}.png'
+        img['id'] = annotation['image_id'] = offset + img['id']
+        (root / 'leg_meta_json' / f'{img["id"]}_meta.json').write_text(
+            json.dumps(dict(ID=str(img['id']), spacing=list(spacing))))
     with open(ann, 'w') as f:
         json.dump(coco, f)
 
@@ -152,8 +155,8 @@ def test_generalist_config_is_expanded_into_its_sources():
     assert [d['type'] for d, _ in found] == ['ISBI2015HeadDataset', 'ChestXrayDataset',
                                              'HandXrayDataset', 'LegXrayDataset']
     geometry = tool.pipeline_geometry(cfg, cfg.train_dataloader.dataset.pipeline)
-    assert geometry == dict(input_size=(768, 1024), padding=1.0,
-                            max_zoom=pytest.approx(1 / 0.9))
+    # MedSapiens' GetBBoxCenterScale() and RandomBBoxTransform() defaults.
+    assert geometry == dict(input_size=(768, 1024), padding=1.25, max_zoom=pytest.approx(2.0))
     assert tool.pipeline_geometry(Config(dict(codec=dict(input_size=(32, 40)))), []) == \
         dict(input_size=(32, 40), padding=1.0, max_zoom=1.0)
 

@@ -221,9 +221,8 @@ def landmarks_mm(sample, spacing, size, flip_indices, use_udp=False):
 def _check_values(sample, dataset, index, flip_indices, use_udp):
     """Landmarks in original mm and target heatmaps of one pipeline output."""
     info = dataset.get_data_info(index)
-    # Whole-image box: [0, 0, W, H].
-    mm = landmarks_mm(sample, info['calibration']['spacing'], info['bbox'][0, 2:], flip_indices,
-                      use_udp)
+    size = np.asarray(info['raw_ann_info']['bbox'][2:], np.float64)  # whole image: (W, H)
+    mm = landmarks_mm(sample, info['calibration']['spacing'], size, flip_indices, use_udp)
     heat = sample['data_samples'].gt_fields.heatmaps
     return mm, heat.numpy() if hasattr(heat, 'numpy') else np.asarray(heat)
 
@@ -340,7 +339,7 @@ def main(argv=None):
     base = _common.median(times['(i) LoadImage'])
     rows = []
     for name, (ds, _) in variants.items():
-        width, height = (int(v) for v in ds.get_data_info(0)['bbox'][0, 2:])
+        width, height = (int(v) for v in ds.get_data_info(0)['raw_ann_info']['bbox'][2:])
         med = _common.median(times[name])
         rows.append(dict(variant=name, image=f'{width}x{height}',
                          ms_per_sample=1e3 * med, samples_per_s=1.0 / med,

@@ -46,19 +46,24 @@ def extract_backbone_state(checkpoint: dict, prefix: Optional[str] = None) -> Di
             for k, v in state.items() if k.startswith(prefix)}
 
 
-def load_backbone_checkpoint(model: torch.nn.Module, filename: str,
-                             prefix: Optional[str] = None, map_location='cpu') -> dict:
-    """Load a published checkpoint into ``model`` and log what did not match.
+class IncompleteCheckpointError(ValueError):
+    """A checkpoint would leave tensors of the model unloaded; names them."""
 
-    ``pos_embed`` is resized by the model's own load hook. Every missing,
-    unexpected and shape-mismatched key is logged as a table; the class token
-    of the pretrain release is dropped on purpose (Sapiens poses use none).
 
-    Raises:
-        ValueError: No tensor of the checkpoint fits the model.
+def describe_keys(keys, limit: int = 12) -> str:
+    """``'a, b, ... (N in all)'`` for an error message."""
+    keys = list(keys)
+    shown = ', '.join(keys[:limit])
+    return shown if len(keys) <= limit else f'{shown}, ... ({len(keys)} in all)'
 
-    Returns:
-        dict: ``matched``, ``missing``, ``unexpected``, ``mismatched`` key lists.
+
+def read_backbone_state(model: torch.nn.Module, filename: str, prefix: Optional[str] = None,
+                        map_location='cpu') -> Dict[str, torch.Tensor]:
+    """The backbone tensors of a published checkpoint, fitted to ``model``.
+
+    Keys get ``SapiensViT``'s names, the pretrain release's class token is
+    dropped when the model has none, and ``pos_embed`` is resized to the
+    model's grid.
     """
     checkpoint = CheckpointLoader.load_checkpoint(filename, map_location=map_location)
     state = extract_backbone_state(checkpoint, prefix)
@@ -66,19 +71,51 @@ def load_backbone_checkpoint(model: torch.nn.Module, filename: str,
         state.pop('cls_token', None)
     if 'pos_embed' in state:
         state['pos_embed'] = model.resize_checkpoint_pos_embed(state['pos_embed'])
+    return state
 
+
+def load_backbone_checkpoint(model: torch.nn.Module, filename: str,
+                             prefix: Optional[str] = None, map_location='cpu') -> dict:
+    """Load a published checkpoint into ``model`` and log what was loaded.
+
+    Every tensor of the model must come from the checkpoint except the LoRA
+    adapters, which start fresh; keys of the checkpoint the model does not
+    have (e.g. the pretrain release's MAE decoder) are logged and ignored.
+
+    Raises:
+        IncompleteCheckpointError: A tensor of the model other than a LoRA
+            adapter is absent from the checkpoint or has another shape, or
+            no tensor fits at all.
+
+    Returns:
+        dict: ``matched``, ``missing`` (the new adapters) and ``unexpected``
+        key lists.
+    """
+    state = read_backbone_state(model, filename, prefix, map_location)
     own = model.state_dict()
     mismatched = sorted(k for k in state if k in own and state[k].shape != own[k].shape)
     usable = {k: v for k, v in state.items() if k in own and k not in mismatched}
     report = dict(
         matched=sorted(usable),
         missing=sorted(k for k in own if k not in usable and k not in mismatched),
-        unexpected=sorted(k for k in state if k not in own),
-        mismatched=mismatched)
+        unexpected=sorted(k for k in state if k not in own))
     if not usable:
-        raise ValueError(f'Checkpoint {filename} has no tensor that fits {type(model).__name__} '
-                         f'(prefix {prefix!r}; first keys: {list(state)[:5]}); refusing to '
-                         f'continue with random weights')
+        raise IncompleteCheckpointError(
+            f'Checkpoint {filename} has no tensor that fits {type(model).__name__} '
+            f'(prefix {prefix!r}; first keys: {list(state)[:5]}); refusing to '
+            f'continue with random weights')
+    absent = [k for k in report['missing'] if '.lora_' not in k]
+    if absent or mismatched:
+        problems = []
+        if absent:
+            problems.append(f'absent: {describe_keys(absent)}')
+        if mismatched:
+            problems.append('other shape: ' + describe_keys(
+                f'{k} {tuple(state[k].shape)} vs {tuple(own[k].shape)}' for k in mismatched))
+        raise IncompleteCheckpointError(
+            f'Checkpoint {filename} would leave backbone tensors of {type(model).__name__} '
+            f'at their random init ({"; ".join(problems)}). Check the arch and the '
+            f'checkpoint (init_cfg prefix {prefix!r}).')
     model.load_state_dict(usable, strict=False)
     _log_report(filename, report, state, own)
     return report
@@ -87,11 +124,8 @@ def load_backbone_checkpoint(model: torch.nn.Module, filename: str,
 def _log_report(filename, report, state, own):
     logger = MMLogger.get_current_instance()
     lines = [f'Loaded {len(report["matched"])}/{len(own)} backbone tensors from {filename}']
-    rows = [(k, 'new LoRA adapter' if '.lora_' in k else 'missing in checkpoint', '')
-            for k in report['missing']]
+    rows = [(k, 'new LoRA adapter', '') for k in report['missing']]
     rows += [(k, 'unexpected (ignored)', tuple(state[k].shape)) for k in report['unexpected']]
-    rows += [(k, 'shape mismatch (kept model init)',
-              f'{tuple(state[k].shape)} vs {tuple(own[k].shape)}') for k in report['mismatched']]
     if rows:
         width = max(len(r[0]) for r in rows)
         lines.append(f'{"key":<{width}}  {"status":<32}  shape')

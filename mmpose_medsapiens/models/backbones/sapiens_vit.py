@@ -12,7 +12,8 @@ from mmpretrain.models.utils import resize_pos_embed
 
 from mmpose.registry import MODELS
 from .lora_linear import LoRALinear
-from .sapiens_checkpoint import canonical_backbone_key, load_backbone_checkpoint
+from .sapiens_checkpoint import (IncompleteCheckpointError, canonical_backbone_key, describe_keys,
+                                 load_backbone_checkpoint, read_backbone_state)
 
 # Sapiens arch presets (facebookresearch/sapiens, pretrain/configs/sapiens_mae).
 SAPIENS_ARCHS = {
@@ -89,9 +90,10 @@ class SapiensViT(VisionTransformer):
             out_type=out_type,
             patch_cfg=dict(padding=2) if patch_cfg is None else patch_cfg,
             **kwargs)
-        # Runner-level load_from of MedSapiens LoRA releases uses mmpretrain's
-        # LoRAModel key layout; rename those keys before loading.
-        self._register_load_state_dict_pre_hook(self._canonicalize_keys)
+        # Whole-model checkpoints (runner, init_model, MMPoseInferencer) pass
+        # through here: MedSapiens LoRA releases use mmpretrain's LoRAModel key
+        # layout and, like adapter-only checkpoints, hold no base weights.
+        self._register_load_state_dict_pre_hook(self._complete_state_dict_hook)
         self.with_cp = with_cp
         self.lora_cfg = copy.deepcopy(lora)
         if lora:
@@ -176,11 +178,53 @@ class SapiensViT(VisionTransformer):
         logger.info(f'SapiensViT: {trainable:,} trainable / {total:,} parameters '
                     f'({100.0 * trainable / max(total, 1):.3f}%)')
 
-    def _canonicalize_keys(self, state_dict, prefix, *args, **kwargs):
+    def _complete_state_dict_hook(self, state_dict, prefix, *args, **kwargs):
+        self.complete_state_dict(state_dict, prefix)
+
+    def complete_state_dict(self, state_dict: dict, prefix: str = '') -> None:
+        """Prepare a checkpoint's state dict for this backbone, in place.
+
+        Keys under ``prefix`` get canonical names (see
+        :func:`canonical_backbone_key`). A state that holds LoRA adapters but
+        none of the base weights (a MedSapiens LoRA release, whose
+        ``LoRAModel`` saves only ``lora_`` tensors, or an adapter-only
+        checkpoint) gets the base from the checkpoint of this backbone's
+        ``init_cfg=dict(type='Pretrained', ...)``, so no tensor stays random.
+
+        Raises:
+            IncompleteCheckpointError: The state holds no base weights and
+                there is no pretrained ``init_cfg`` that has them all.
+        """
         for key in [k for k in state_dict if k.startswith(prefix)]:
             new_key = prefix + canonical_backbone_key(key[len(prefix):])
             if new_key != key:
                 state_dict[new_key] = state_dict.pop(key)
+        keys = [k[len(prefix):] for k in state_dict if k.startswith(prefix)]
+        base_keys = [k for k in self.state_dict() if '.lora_' not in k]
+        if not any('.lora_' in k for k in keys) or any(k in keys for k in base_keys):
+            return  # a full (or partial plain) state: the caller's strict check decides
+        init_cfg = self.init_cfg
+        if not (isinstance(init_cfg, dict) and init_cfg.get('type') == 'Pretrained'):
+            raise IncompleteCheckpointError(
+                f'The checkpoint holds only the LoRA adapters of the backbone, no base '
+                f'weights, and the backbone has no init_cfg=dict(type="Pretrained", '
+                f'checkpoint=...) to restore them from, so {describe_keys(base_keys)} would '
+                f'stay random. mmpose.apis.init_model drops backbone.init_cfg: use '
+                f'mmpose_medsapiens.apis.init_landmark_model (as tools/infer.py does), or '
+                f'set model.backbone.init_cfg to the base checkpoint.')
+        base = read_backbone_state(self, init_cfg['checkpoint'], init_cfg.get('prefix'))
+        own = self.state_dict()
+        absent = [k for k in base_keys if k not in base or base[k].shape != own[k].shape]
+        if absent:
+            raise IncompleteCheckpointError(
+                f'The checkpoint holds only the LoRA adapters of the backbone and the base '
+                f'checkpoint {init_cfg["checkpoint"]} lacks (or has other shapes for) '
+                f'{describe_keys(absent)}')
+        for key in base_keys:
+            state_dict[prefix + key] = base[key]
+        MMLogger.get_current_instance().info(
+            f'The checkpoint holds LoRA adapters only: restored {len(base_keys)} base '
+            f'backbone tensors from {init_cfg["checkpoint"]}')
 
     def resize_checkpoint_pos_embed(self, src: torch.Tensor) -> torch.Tensor:
         """Resize a checkpoint's position embedding to this model's grid.
