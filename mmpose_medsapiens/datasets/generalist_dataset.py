@@ -81,6 +81,9 @@ class MedSapiensGeneralistDataset(CombinedDataset):
             ``sample_ratio_factor``).
     """
 
+    # Read by mmpose.apis.init_model (dataset_meta_from_config) for inference.
+    METAINFO = GENERALIST_METAINFO
+
     def __init__(self, datasets: Sequence[dict], pipeline: list = [], **kwargs):
         kwargs.setdefault('metainfo', GENERALIST_METAINFO)
         super().__init__(datasets=datasets, pipeline=pipeline, **kwargs)

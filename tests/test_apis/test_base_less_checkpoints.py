@@ -109,12 +109,19 @@ def test_mmpose_inferencer_restores_the_base(kind, trained, expected, synthetic_
                                rtol=0, atol=1e-3)
 
 
-def test_infer_cli_with_both_kinds(trained, expected, synthetic_data, tmp_path):
+def test_infer_cli_with_both_kinds(trained, synthetic_data, tmp_path):
     image = _image(synthetic_data)
-    for kind in KINDS:
+    stem = osp.splitext(osp.basename(image))[0]
+    results = {}
+    # The full checkpoint is the reference in the same process setting (the
+    # CLI runs single-threaded: an untrained model's flat heatmaps move by
+    # ~0.1 px with the thread count).
+    for kind in ('full', ) + KINDS:
         out = tmp_path / kind
-        run_tool(['tools/infer.py', image, '--config', trained['config'], '--checkpoint',
-                  _checkpoint(trained, kind), '--out-dir', str(out)])
-        stem = osp.splitext(osp.basename(image))[0]
+        ckpt = trained['full'] if kind == 'full' else _checkpoint(trained, kind)
+        run_tool(['tools/infer.py', image, '--config', trained['config'], '--checkpoint', ckpt,
+                  '--out-dir', str(out)])
         with open(out / f'{stem}.json') as f:
-            np.testing.assert_allclose(_xy(json.load(f)), expected, rtol=0, atol=1e-4)
+            results[kind] = _xy(json.load(f))
+    for kind in KINDS:
+        np.testing.assert_allclose(results[kind], results['full'], rtol=0, atol=1e-4)

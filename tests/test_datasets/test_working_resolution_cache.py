@@ -184,8 +184,8 @@ def test_leg_spacing_from_meta_json_goes_into_the_cache(tmp_path):
     _write_set(src, 26, [(120, 280), (110, 260)])
     (src / 'leg_meta_json').mkdir()
     for i, (row, col) in enumerate([(0.139, 0.155), (0.15, 0.15)], start=1):
-        (src / 'leg_meta_json' / f'img_{i}_meta.json').write_text(
-            json.dumps(dict(ID=f'img_{i}', spacing=[row, col])))
+        (src / 'leg_meta_json' / f'{i}_meta.json').write_text(  # by image id, as released
+            json.dumps(dict(ID=str(i), spacing=[row, col])))
     build_working_resolution_cache(
         dict(type='LegXrayDataset', data_root=str(src), ann_file='ann.json',
              data_prefix=dict(img='')), str(out), INPUT)

@@ -76,7 +76,8 @@ def test_legs_flip_keeps_labels_by_default_as_medsapiens(tmp_path):
     ann = _write_set(tmp_path, 26, [(40, 90)], spacing=[0.15, 0.15])
     ds = _build(LegXrayDataset, tmp_path, ann)
     assert ds.metainfo['flip_indices'] == list(range(26))
-    assert [info['swap'] for info in ds.metainfo['keypoint_info'].values()] == [''] * 26
+    assert ds.metainfo['flip_pairs'] == []
+    assert [info['swap'] for info in LegXrayDataset.METAINFO['keypoint_info'].values()] == [''] * 26
 
 
 def test_swap_legs_on_flip_keeps_labels_on_the_right_anatomy(tmp_path):

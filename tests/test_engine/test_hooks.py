@@ -3,6 +3,7 @@ import glob
 import json
 import os.path as osp
 
+import pytest
 import torch
 from mmengine.config import Config
 from mmengine.registry import init_default_scope
@@ -55,3 +56,24 @@ def test_adapter_only_checkpoints_train_test_and_log(tiny_config, tmp_path):
     with open(out) as f:
         tested = json.load(f)
     assert abs(tested['MRE_mm'] - val['MRE_mm']) < 1e-4, (tested, val)
+
+
+def test_strict_load_hook_refuses_a_checkpoint_that_leaves_tensors_unloaded(tiny_config,
+                                                                             tmp_path):
+    from mmengine.runner import Runner
+
+    from mmpose_medsapiens.models import IncompleteCheckpointError
+    init_default_scope('mmpose')
+    model = MODELS.build(Config.fromfile(tiny_config).model)
+    state = {k: v for k, v in model.state_dict().items() if not k.startswith('head.final_layer')}
+    state['head.conv_layers.3.weight'] = torch.zeros(16, 16, 1, 1)  # a second 1x1 conv
+    ckpt = str(tmp_path / 'other_head.pth')
+    torch.save({'state_dict': state, 'meta': {}}, ckpt)
+    cfg = Config.fromfile(tiny_config)
+    cfg.update(work_dir=str(tmp_path / 'work'), load_from=ckpt)
+    runner = Runner.from_cfg(cfg)
+    with pytest.raises(IncompleteCheckpointError) as error:
+        runner.test()
+    message = str(error.value)
+    assert 'other_head.pth' in message and 'missing: head.final_layer.weight' in message
+    assert 'not in the model: head.conv_layers.3.weight' in message
