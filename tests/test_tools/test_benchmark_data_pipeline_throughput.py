@@ -44,13 +44,13 @@ def test_synthetic_leg_set_layout(monkeypatch, tmp_path):
     with open(ann) as f:
         coco = json.load(f)
     assert osp.basename(ann) == 'leg_coco_train_annotations.json'
-    assert [img['file_name'] for img in coco['images']] == ['Images/leg_0000.png',
-                                                           'Images/leg_0001.png']
+    assert [img['file_name'] for img in coco['images']] == ['leg_0000.png', 'leg_0001.png']
     assert all('spacing' not in img for img in coco['images'])
     for img, ann in zip(coco['images'], coco['annotations']):
-        with open(tmp_path / 'leg_meta_json' / f'{osp.basename(img["file_name"])[:-4]}'
-                  '_meta.json') as f:
-            row, col = json.load(f)['spacing']
+        with open(tmp_path / 'leg_meta_json' / f'{img["id"]}_meta.json') as f:
+            meta = json.load(f)
+        row, col = meta['spacing']
+        assert meta['ID'] == str(img['id'])
         assert 0.139 <= row == col <= 0.155
         assert len(ann['keypoints']) == 3 * 26
     import cv2

@@ -150,9 +150,10 @@ def draw_leg_radiograph(rng, width, height):
 def write_leg_set(root, num_images, size, seed=0):
     """Write a synthetic full-leg set in the MedSapiens release layout.
 
-    ``root/Images/leg_XXXX.png`` (16-bit), ``root/leg_meta_json/
-    leg_XXXX_meta.json`` (``spacing`` as (row, col)), and
-    ``root/leg_coco_train_annotations.json`` without per-image spacing.
+    ``root/Images/leg_XXXX.png`` (16-bit; ``file_name`` without the folder),
+    ``root/leg_meta_json/<image id>_meta.json`` (``ID``, ``spacing`` as
+    (row, col)), and ``root/leg_coco_train_annotations.json`` without
+    per-image spacing.
 
     Args:
         root (str): Output folder.
@@ -171,14 +172,14 @@ def write_leg_set(root, num_images, size, seed=0):
     os.makedirs(osp.join(root, 'leg_meta_json'), exist_ok=True)
     images, keypoints = [], []
     for i in range(num_images):
-        stem = f'leg_{i:04d}'
+        stem, img_id = f'leg_{i:04d}', i + 1
         img, kpts = draw_leg_radiograph(rng, width, height)
         assert cv2.imwrite(osp.join(root, 'Images', f'{stem}.png'), img)
         spacing = round(float(rng.uniform(*SPACING_RANGE)), 4)
-        with open(osp.join(root, 'leg_meta_json', f'{stem}_meta.json'), 'w') as f:
-            json.dump(dict(ID=stem, spacing=[spacing, spacing], original_shape=[height, width]),
-                      f)
-        images.append(dict(file_name=f'Images/{stem}.png', width=width, height=height))
+        with open(osp.join(root, 'leg_meta_json', f'{img_id}_meta.json'), 'w') as f:
+            json.dump(dict(ID=str(img_id), spacing=[spacing, spacing],
+                           original_shape=[height, width]), f)
+        images.append(dict(id=img_id, file_name=f'{stem}.png', width=width, height=height))
         keypoints.append(kpts)
     names = [info['name'] for info in LegXrayDataset.METAINFO['keypoint_info'].values()]
     return write_coco(make_coco(images, keypoints, 'legs', names), osp.join(root, ANN_NAME))
@@ -283,7 +284,7 @@ def main(argv=None):
 
         def dataset(root):
             return DATASETS.build(dict(type=train_ds.type, data_root=root + '/', ann_file=ANN_NAME,
-                                       data_prefix=dict(img=''), pipeline=[]))
+                                       data_prefix=dict(img='Images/'), pipeline=[]))
 
         def compose(transforms):
             return Compose([TRANSFORMS.build(t) for t in transforms])
