@@ -285,6 +285,37 @@ def test_hand_one_set_cli(hand_root, tmp_path):
     assert coco['images'][0]['file_name'] == 'images/3128.jpg'
 
 
+def test_hand_split_folder_and_missing_images(hand_root, tmp_path, capsys):
+    # Payer's setup also has cv_reduced/ and cv_rand/<n>/<k>/ next to cv/.
+    folder = hand_root / 'setup' / 'cv_rand' / '10' / '1' / 'set1'
+    folder.mkdir(parents=True)
+    (folder / 'train.txt').write_text('3129\n7272\n3128\n')
+    (folder / 'test.txt').write_text('3130\n5347\n')
+    rows = (hand_root / 'setup' / 'all.csv').read_text().splitlines()
+    extra = [','.join([i] + [f'{v:g}' for v in _hand_coords(i).ravel()]) for i in ('7272', '5347')]
+    (hand_root / 'setup' / 'all.csv').write_text('\n'.join(rows + extra) + '\n')
+    # Without the option the first id without an image stops the conversion, named.
+    with pytest.raises(FileNotFoundError, match=r'No image for id 7272:.*set1.train\.txt.*--skip-missing-images'):
+        hand.convert_payer_hand(str(hand_root), str(tmp_path / 'a'), cv_sets=[1],
+                                split_dir='cv_rand/10/1')
+    assert not (tmp_path / 'a').exists()
+    with pytest.raises(FileNotFoundError, match=r'setup/cv_reduced does not exist.*cv, cv_rand'):
+        hand.convert_payer_hand(str(hand_root), str(tmp_path / 'a'), split_dir='cv_reduced')
+    out = tmp_path / 'b'
+    hand.main([str(hand_root), str(out), '--cv-sets', '1', '--split-dir', 'cv_rand/10/1',
+               '--skip-missing-images'])
+    printed = capsys.readouterr().out
+    assert 'set1 train: ' in printed and 'skipped 1 id(s) without an image: 7272' in printed
+    assert 'skipped 1 id(s) without an image: 5347' in printed
+    train = _read(out / 'hand_coco_set1_train_annotations.json')
+    assert [img['source_id'] for img in train['images']] == ['3129', '3128']
+    assert train['info']['skipped_ids_without_image'] == ['7272']
+    assert train['info']['split_dir'] == 'cv_rand/10/1'
+    for img, ann in zip(train['images'], train['annotations']):  # coordinates stay with their id
+        np.testing.assert_allclose(np.reshape(ann['keypoints'], (-1, 3))[:, :2],
+                                   _hand_coords(img['source_id']))
+
+
 def test_hand_errors(hand_root, tmp_path):
     split = hand_root / 'setup' / 'cv' / 'set3' / 'test.txt'
     split.write_text('3129\n9999\n')

@@ -3,9 +3,18 @@
 Expected layout (that of Payer's heatmap-regression setup)::
 
     ROOT/setup/all.csv                    rows: id,x0,y0,x1,y1,...,x36,y36 (pixels)
-    ROOT/setup/cv/set{1,2,3}/train.txt    one image id per line
-    ROOT/setup/cv/set{1,2,3}/test.txt
+    ROOT/setup/<SPLIT_DIR>/set{1,2,3}/train.txt    one image id per line
+    ROOT/setup/<SPLIT_DIR>/set{1,2,3}/test.txt
     IMAGES_DIR/<id>.jpg  or  IMAGES_DIR/<id>.mha   (default IMAGES_DIR: ROOT/images)
+
+``SPLIT_DIR`` is one of Payer's split folders: ``cv`` (the default, 895 ids
+over the three sets), ``cv_reduced`` (the few images his repository ships),
+``cv_rand/<n>/<k>`` (random subsets of n training images).
+
+A copy of the data set often holds only some of the images its splits list.
+Such an id stops the conversion with its name unless
+``--skip-missing-images`` is given; then every id without an image is left
+out, counted and listed (first ids printed, all of them in the JSON ``info``).
 
 Writes ``hand_coco_set{N}_{train,test}_annotations.json`` for each
 cross-validation set. No pixel spacing is stored: the hand protocol scales
@@ -16,8 +25,8 @@ An empty coordinate pair in the CSV marks an absent landmark (visibility 0).
 
 Usage:
     python tools/dataset_converters/payer_hand_to_coco.py ROOT OUT_DIR \
-        [--images-dir DIR] [--img-root DIR] [--cv-sets 1 2 3] \
-        [--image-ext {auto,jpg,mha}] [--overwrite]
+        [--images-dir DIR] [--img-root DIR] [--cv-sets 1 2 3] [--split-dir cv] \
+        [--skip-missing-images] [--image-ext {auto,jpg,mha}] [--overwrite]
 """
 import argparse
 import csv
@@ -149,7 +158,10 @@ def convert_payer_hand(root: str,
                        img_root: str = None,
                        cv_sets=CV_SETS,
                        image_ext: str = 'auto',
-                       overwrite: bool = False) -> dict:
+                       overwrite: bool = False,
+                       split_dir: str = 'cv',
+                       skip_missing_images: bool = False,
+                       report: dict = None) -> dict:
     """Write train/test COCO JSON files for the chosen cross-validation sets.
 
     Args:
@@ -162,6 +174,12 @@ def convert_payer_hand(root: str,
         cv_sets (Sequence[int]): Sets among 1, 2, 3. Defaults to all.
         image_ext (str): ``'auto'``, ``'jpg'`` or ``'mha'``.
         overwrite (bool): Replace existing output files. Defaults to False.
+        split_dir (str): Split folder under ``root/setup`` (``'cv'``,
+            ``'cv_reduced'``, ``'cv_rand/10/1'``, ...). Defaults to ``'cv'``.
+        skip_missing_images (bool): Leave out ids that have no image instead
+            of stopping at the first. Defaults to False.
+        report (dict, optional): Filled with ``skipped``: ``(cv_set, split)``
+            -> the ids left out for lack of an image.
 
     Returns:
         dict: ``(cv_set, split)`` -> path of the written JSON.
@@ -175,27 +193,46 @@ def convert_payer_hand(root: str,
         raise ValueError(f'cross-validation sets are 1, 2 and 3, got {bad_sets}')
     csv_path = osp.join(root, 'setup', 'all.csv')
     table = read_payer_csv(csv_path)
+    splits_root = osp.join(root, 'setup', split_dir)
+    if not osp.isdir(splits_root):
+        found = sorted(d for d in os.listdir(osp.join(root, 'setup'))
+                       if osp.isdir(osp.join(root, 'setup', d))) \
+            if osp.isdir(osp.join(root, 'setup')) else []
+        raise FileNotFoundError(f'Split folder {splits_root} does not exist (folders in setup/: '
+                                f'{", ".join(found) or "none"})')
+    skipped = {} if report is None else report.setdefault('skipped', {})
 
     cocos, sizes = {}, {}
     for cv_set in cv_sets:
-        set_ids = {}
+        set_ids, list_paths = {}, {}
         for split in SPLITS:
-            list_path = osp.join(root, 'setup', 'cv', f'set{cv_set}', f'{split}.txt')
+            list_path = osp.join(splits_root, f'set{cv_set}', f'{split}.txt')
             ids = read_id_list(list_path)
             unknown = [i for i in ids if i not in table]
             if unknown:
                 raise ValueError(f'Split file {list_path}: id(s) {", ".join(unknown[:10])} are '
                                  f'not in {csv_path}')
             set_ids[split] = ids
+            list_paths[split] = list_path
         leaked = sorted(set(set_ids['train']) & set(set_ids['test']))
         if leaked:
             raise ValueError(f'Cross-validation set {cv_set}: id(s) {", ".join(leaked[:10])} '
                              'are in both train.txt and test.txt')
         for split, ids in set_ids.items():
+            list_path = list_paths[split]
             numeric = all(i.isdigit() for i in ids)
-            images = []
+            images, kept = [], []
             for n, image_id in enumerate(ids):
-                path = find_hand_image(images_dir, image_id, image_ext)
+                try:
+                    path = find_hand_image(images_dir, image_id, image_ext)
+                except FileNotFoundError as e:
+                    if not skip_missing_images:
+                        raise FileNotFoundError(
+                            f'{e} (listed in {list_path}); pass --skip-missing-images to leave '
+                            f'out the ids this copy has no image for') from e
+                    skipped.setdefault((cv_set, split), []).append(image_id)
+                    continue
+                kept.append(image_id)
                 if path not in sizes:
                     sizes[path] = read_image_size(path)
                 width, height = sizes[path]
@@ -206,8 +243,14 @@ def convert_payer_hand(root: str,
                 description="Digital Hand Atlas, Payer et al.'s 37 landmarks", cv_set=cv_set,
                 split=split, num_images=len(images),
                 normalization='errors scaled per image so that landmarks 1 and 5 (0-based) '
-                'are 50 mm apart')
-            cocos[cv_set, split] = make_coco(images, [table[i] for i in ids], CATEGORY_NAME,
+                'are 50 mm apart', split_dir=split_dir)
+            missing = skipped.get((cv_set, split), [])
+            if missing:
+                info['skipped_ids_without_image'] = missing
+            if not images:
+                raise FileNotFoundError(f'{list_path}: none of its {len(ids)} ids has an image '
+                                        f'in {images_dir}')
+            cocos[cv_set, split] = make_coco(images, [table[i] for i in kept], CATEGORY_NAME,
                                              HAND_LANDMARKS, info)
 
     paths = {key: osp.join(out_dir, f'hand_coco_set{key[0]}_{key[1]}_annotations.json')
@@ -234,6 +277,11 @@ def parse_args(argv=None):
                         help='file names are relative to this folder (default: --images-dir)')
     parser.add_argument('--cv-sets', type=int, nargs='+', choices=CV_SETS, default=list(CV_SETS),
                         help='cross-validation sets to write (default: 1 2 3)')
+    parser.add_argument('--split-dir', default='cv',
+                        help="split folder under ROOT/setup: cv (default), cv_reduced, "
+                        "cv_rand/<n>/<k>")
+    parser.add_argument('--skip-missing-images', action='store_true',
+                        help='leave out (and list) split ids without an image instead of stopping')
     parser.add_argument('--image-ext', choices=('auto', ) + IMAGE_EXTS, default='auto',
                         help='image file type (default: whichever exists)')
     parser.add_argument('--overwrite', action='store_true', help='replace existing JSON files')
@@ -242,13 +290,20 @@ def parse_args(argv=None):
 
 def main(argv=None):
     args = parse_args(argv)
+    report = {}
     try:
         paths = convert_payer_hand(args.root, args.out_dir, args.images_dir, args.img_root,
-                                   args.cv_sets, args.image_ext, args.overwrite)
+                                   args.cv_sets, args.image_ext, args.overwrite,
+                                   args.split_dir, args.skip_missing_images, report)
     except (ValueError, OSError) as e:
         sys.exit(f'error: {e}')
     for (cv_set, split), path in paths.items():
-        print(f'set{cv_set} {split}: {path}')
+        missing = report['skipped'].get((cv_set, split), [])
+        note = ''
+        if missing:
+            first = ', '.join(missing[:10]) + (', ...' if len(missing) > 10 else '')
+            note = f' (skipped {len(missing)} id(s) without an image: {first})'
+        print(f'set{cv_set} {split}: {path}{note}')
     return paths
 
 
