@@ -32,6 +32,8 @@ setup(
         # MMPose's Albumentation wrapper); 1.3.1 takes the wrapper's argument
         # names (max_holes, max_height, ...) and numpy<2.
         'albumentations==1.3.1',
+        # DICOM radiographs (modality LUT, VOI window, spacing from the header).
+        'pydicom==2.4.4',
     ],
     extras_require={'tests': ['pytest', 'matplotlib']},
     zip_safe=False,

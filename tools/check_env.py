@@ -25,6 +25,7 @@ REQUIRED = [
     ('mmpretrain', '1.2.0', None),
     ('mmpose', '1.3.2', 'mmpose.models'),
     ('albumentations', '1.3.1', None),
+    ('pydicom', '2.4.4', None),
     ('pytest', None, None),
 ]
 

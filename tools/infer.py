@@ -1,7 +1,8 @@
 """Predict landmarks for an image or a folder of images.
 
 Writes per image a JSON (landmark name, x, y in pixels, x_mm/y_mm when a
-spacing is known, confidence) and an overlay PNG.
+spacing is known (given, or stated by a DICOM/MetaImage header; the JSON's
+``spacing_source`` says which), confidence) and an overlay PNG.
 
 Usage:
     python tools/infer.py IMAGE_OR_DIR --config C --checkpoint K [--spacing MM] \
@@ -15,7 +16,7 @@ import _bootstrap  # noqa: F401  (repo root on sys.path, plugin registered)
 from mmengine.utils import ProgressBar
 from mmpose_medsapiens.apis import infer_landmarks, init_landmark_model, write_prediction
 
-IMAGE_EXTS = ('.png', '.jpg', '.jpeg', '.bmp', '.tif', '.tiff', '.mha')
+IMAGE_EXTS = ('.png', '.jpg', '.jpeg', '.bmp', '.tif', '.tiff', '.mha', '.dcm', '.dicom')
 
 
 def parse_args():
@@ -23,7 +24,8 @@ def parse_args():
     parser.add_argument('input', help='an image or a folder of images')
     parser.add_argument('--config', required=True)
     parser.add_argument('--checkpoint', required=True)
-    parser.add_argument('--spacing', type=float, nargs='+', help='pixel spacing in mm: S or SX SY')
+    parser.add_argument('--spacing', type=float, nargs='+', help='pixel spacing in mm: S or SX SY (default: the one a DICOM / MetaImage '
+                        'header states, else none)')
     parser.add_argument('--out-dir', default='work_dirs/infer')
     parser.add_argument('--device', default='cpu')
     return parser.parse_args()

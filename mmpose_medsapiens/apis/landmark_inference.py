@@ -9,7 +9,7 @@ import numpy as np
 import torch.nn as nn
 from mmpose.apis import inference_topdown
 
-from mmpose_medsapiens.datasets.image_io import read_medical_image
+from mmpose_medsapiens.datasets.image_io import read_header_spacing, read_medical_image
 
 
 def infer_landmarks(model: nn.Module,
@@ -26,10 +26,13 @@ def infer_landmarks(model: nn.Module,
             weights because it drops the backbone's ``init_cfg``).
         image (str): Image path.
         spacing (float | Sequence[float], optional): Pixel spacing (x, y) in mm;
-            when given, landmarks also get ``x_mm`` / ``y_mm``.
+            when given, landmarks also get ``x_mm`` / ``y_mm``. Without it the
+            spacing the file states (DICOM ``PixelSpacing`` /
+            ``ImagerPixelSpacing``, MetaImage ``ElementSpacing``) is used.
 
     Returns:
-        dict: ``image``, ``width``, ``height``, ``spacing`` and ``landmarks``
+        dict: ``image``, ``width``, ``height``, ``spacing``, ``spacing_source``
+        (``'argument'``, the header tag, or None) and ``landmarks``
         (a list of ``name``, ``x``, ``y``, ``score`` and, with a spacing,
         ``x_mm``, ``y_mm``).
     """
@@ -38,6 +41,9 @@ def infer_landmarks(model: nn.Module,
     kpts = np.asarray(sample.pred_instances.keypoints)[0]
     scores = np.asarray(sample.pred_instances.keypoint_scores)[0]
     names = (model.dataset_meta or {}).get('keypoint_id2name', {})
+    source = 'argument'
+    if spacing is None:
+        spacing, source = read_header_spacing(image)
     if spacing is not None:
         spacing = (float(spacing), float(spacing)) if np.isscalar(spacing) else \
             tuple(float(s) for s in spacing)
@@ -49,7 +55,8 @@ def infer_landmarks(model: nn.Module,
             item.update(x_mm=float(x) * spacing[0], y_mm=float(y) * spacing[1])
         landmarks.append(item)
     return dict(image=image, width=int(img.shape[1]), height=int(img.shape[0]),
-                spacing=spacing, landmarks=landmarks)
+                spacing=spacing, spacing_source=source if spacing is not None else None,
+                landmarks=landmarks)
 
 
 def write_prediction(result: dict, out_dir: str) -> tuple:

@@ -1,8 +1,10 @@
 from .coco_landmarks import ensure_new_files, make_coco, write_coco
 from .generalist_dataset import (GENERALIST_METAINFO, GENERALIST_NAMES,
                                  MedSapiensGeneralistDataset, to_generalist)
+from .dicom_io import read_dicom, read_dicom_header
 from .image_header import probe_image
-from .image_io import read_image_size, read_medical_image, read_mha, window_to_uint8
+from .image_io import (read_header_spacing, read_image_size, read_medical_image, read_mha,
+                       window_to_uint8)
 from .medical_landmark_dataset import DatasetFormatError, MedicalLandmarkDataset
 from .metainfo import landmark_metainfo
 from .synthetic_ceph_dataset import SyntheticCephDataset
@@ -17,6 +19,6 @@ __all__ = [
     'LegXrayDataset',
     'DatasetFormatError', 'LoadMedicalImage', 'MedicalLandmarkDataset', 'SyntheticCephDataset',
     'ensure_new_files', 'landmark_metainfo', 'make_coco', 'probe_image', 'read_image_size', 'read_medical_image',
-    'read_mha', 'window_to_uint8', 'write_coco', 'build_working_resolution_cache',
+    'read_mha', 'read_dicom', 'read_dicom_header', 'read_header_spacing', 'window_to_uint8', 'write_coco', 'build_working_resolution_cache',
     'working_resolution_size'
 ]

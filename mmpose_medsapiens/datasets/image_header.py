@@ -28,6 +28,7 @@ import os.path as osp
 import struct
 from typing import Callable, Dict, Optional, Tuple
 
+from .dicom_io import is_dicom
 from .image_io import PathLike, _is_mha, _mha_layout, read_image_size
 
 _PNG_SIGNATURE = b'\x89PNG\r\n\x1a\n'
@@ -70,6 +71,9 @@ def probe_image(path: PathLike) -> Tuple[int, int]:
     if _is_mha(path):
         layout = _mha_layout(path)
         return layout['width'], layout['height']
+    if is_dicom(path):
+        # pydicom parses the whole structure; the decode checks the pixel data.
+        return read_image_size(path)
     size = osp.getsize(path)
     if size == 0:
         raise ValueError(f'Image file {path} is empty')

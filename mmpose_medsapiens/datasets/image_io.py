@@ -1,7 +1,9 @@
 """Read radiographs of the file formats found in landmark data sets.
 
 Landmark sets ship images as 8-bit BMP/JPEG, 8- or 16-bit grayscale
-PNG/TIFF, or uncompressed MetaImage (``.mha``). The models consume 8-bit,
+PNG/TIFF, or uncompressed MetaImage (``.mha``); clinical radiographs come as
+DICOM (read by :mod:`.dicom_io` with the standard's modality LUT, VOI
+windowing and MONOCHROME1 inversion). The models consume 8-bit,
 3-channel BGR arrays like every MMPose pipeline, so :func:`read_medical_image`
 brings all of them to that form with one documented rule:
 
@@ -23,6 +25,8 @@ from typing import Dict, Optional, Tuple, Union
 
 import cv2
 import numpy as np
+
+from .dicom_io import is_dicom, read_dicom, read_dicom_header
 
 PathLike = Union[str, os.PathLike]
 
@@ -64,6 +68,8 @@ def read_medical_image(path: PathLike) -> np.ndarray:
         ValueError: The file cannot be decoded; the message names the file.
     """
     path = os.fspath(path)
+    if is_dicom(path):
+        return _to_bgr(read_dicom(path)[0])
     if _is_mha(path):
         img, _ = read_mha(path)
         if img.ndim == 3:
@@ -87,11 +93,33 @@ def read_image_size(path: PathLike) -> Tuple[int, int]:
         tuple[int, int]: ``(width, height)`` in pixels.
     """
     path = os.fspath(path)
+    if is_dicom(path):
+        img = read_dicom(path)[0]  # decoding also proves the pixel data whole
+        return int(img.shape[1]), int(img.shape[0])
     if _is_mha(path):
         layout = _mha_layout(path)
         return layout['width'], layout['height']
     img = _decode(path)
     return int(img.shape[1]), int(img.shape[0])
+
+
+def read_header_spacing(path: PathLike) -> Tuple[Optional[Tuple[float, float]], Optional[str]]:
+    """The pixel spacing (x, y) an image file states, and where it states it.
+
+    DICOM: ``PixelSpacing`` else ``ImagerPixelSpacing`` (mm); MetaImage:
+    ``ElementSpacing``. Other formats state none.
+
+    Returns:
+        tuple: ``(spacing or None, tag name or None)``.
+    """
+    path = os.fspath(path)
+    if is_dicom(path):
+        header = read_dicom_header(path)
+        return header['spacing'], header['spacing_tag']
+    if _is_mha(path):
+        spacing = _mha_layout(path).get('spacing')
+        return (spacing, 'ElementSpacing') if spacing is not None else (None, None)
+    return None, None
 
 
 def read_mha(path: PathLike) -> Tuple[np.ndarray, Optional[Tuple[float, float]]]:

@@ -66,3 +66,21 @@ def test_mmpose_inferencer_accepts_our_config(tiny_config, tiny_checkpoint, synt
     ours = infer_landmarks(init_model(tiny_config, tiny_checkpoint, device='cpu'), image)
     theirs = np.asarray(result['predictions'][0][0]['keypoints'])
     np.testing.assert_allclose(theirs, [[p['x'], p['y']] for p in ours['landmarks']], atol=1e-3)
+
+
+def test_dicom_spacing_from_the_header_unless_given(tiny_config, tiny_checkpoint, tmp_path):
+    from helpers.dicom_files import write_dicom
+    raw = (np.arange(90 * 70).reshape(90, 70) % 4096).astype(np.uint16)
+    path = write_dicom(tmp_path / 'scan.dcm', raw, WindowCenter=2048, WindowWidth=4096,
+                       ImagerPixelSpacing=[0.2, 0.25])
+    model = init_model(tiny_config, tiny_checkpoint, device='cpu')
+    result = infer_landmarks(model, path)
+    assert result['spacing'] == (0.25, 0.2) and result['spacing_source'] == 'ImagerPixelSpacing'
+    assert result['landmarks'][0]['x_mm'] == pytest.approx(result['landmarks'][0]['x'] * 0.25)
+    given = infer_landmarks(model, path, spacing=0.1)
+    assert given['spacing'] == (0.1, 0.1) and given['spacing_source'] == 'argument'
+    out = tmp_path / 'out'
+    run_tool(['tools/infer.py', str(tmp_path), '--config', tiny_config, '--checkpoint',
+              tiny_checkpoint, '--out-dir', str(out)])
+    with open(out / 'scan.json') as f:
+        assert json.load(f)['spacing_source'] == 'ImagerPixelSpacing'

@@ -466,6 +466,20 @@ def test_labelme_mapping(labelme_dir, tmp_path):
     assert two['keypoints'] == [30.25, 40.0, 2, 10.0, 20.0, 2, 63.0, 47.0, 2]
 
 
+def test_labelme_spacing_from_a_dicom_header(labelme_dir, tmp_path):
+    from helpers.dicom_files import write_dicom
+    write_dicom(labelme_dir / 'imgs' / 'three.dcm', np.zeros((48, 64), np.uint16),
+                PixelSpacing=[0.148, 0.15])
+    _labelme(labelme_dir / 'three.json', 'imgs/three.dcm',
+             [_point('a', 1, 2), _point('b', 3, 4), _point('c', 5, 6)])
+    out = tmp_path / 'lm.json'
+    labelme.convert_labelme([str(labelme_dir)], str(out), ['a', 'b', 'c'])
+    images = {im['file_name']: im for im in _read(out)['images']}
+    assert images['three.dcm']['spacing'] == [0.15, 0.148]  # (x, y) = (column, row)
+    assert images['three.dcm']['spacing_source'] == 'PixelSpacing'
+    assert 'spacing' not in images['one.png'] and 'spacing_source' not in images['one.png']
+
+
 def test_labelme_cli_with_names_file(labelme_dir, tmp_path):
     names = tmp_path / 'names.txt'
     names.write_text('# landmark order\na\nb\n\nc\n')

@@ -27,6 +27,7 @@ if REPO_ROOT not in sys.path:
 import numpy as np  # noqa: E402
 
 from mmpose_medsapiens.datasets.coco_landmarks import make_coco, write_coco  # noqa: E402
+from mmpose_medsapiens.datasets.image_io import read_header_spacing  # noqa: E402
 
 
 def read_names(names: str = None, names_file: str = None) -> list:
@@ -149,7 +150,9 @@ def convert_labelme(inputs,
         img_root (str, optional): ``file_name`` is relative to this folder.
             Defaults to the deepest folder holding all the images.
         spacing (float | Sequence[float], optional): Pixel spacing (x, y)
-            stored on every image.
+            stored on every image. Without it, an image whose file states
+            one (DICOM ``PixelSpacing`` / ``ImagerPixelSpacing``, MetaImage
+            ``ElementSpacing``) gets that, with the tag in ``spacing_source``.
         check_images (bool): Require the image files to exist. Defaults to
             True.
         overwrite (bool): Replace an existing output file. Defaults to False.
@@ -166,12 +169,16 @@ def convert_labelme(inputs,
                 raise FileNotFoundError(f'Image file {record["image_path"]} does not exist')
     if img_root is None:
         img_root = osp.commonpath([osp.dirname(osp.abspath(r['image_path'])) for r in records])
-    images = [
-        dict(id=n + 1,
-             file_name=osp.relpath(r['image_path'], img_root).replace(os.sep, '/'),
-             width=r['width'], height=r['height'], spacing=spacing)
-        for n, r in enumerate(records)
-    ]
+    images = []
+    for n, r in enumerate(records):
+        entry = dict(id=n + 1,
+                     file_name=osp.relpath(r['image_path'], img_root).replace(os.sep, '/'),
+                     width=r['width'], height=r['height'], spacing=spacing)
+        if spacing is None and osp.isfile(r['image_path']):
+            header_spacing, tag = read_header_spacing(r['image_path'])
+            if header_spacing is not None:
+                entry.update(spacing=list(header_spacing), spacing_source=tag)
+        images.append(entry)
     info = dict(description='converted from LabelMe point annotations',
                 num_images=len(images), coordinates='pixels, as in the LabelMe files')
     coco = make_coco(images, [r['keypoints'] for r in records], category_name, names, info)
