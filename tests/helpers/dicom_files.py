@@ -1,5 +1,4 @@
 """Small DICOM files written with pydicom for the tests."""
-import numpy as np
 from pydicom.dataset import FileDataset, FileMetaDataset
 from pydicom.uid import ExplicitVRLittleEndian, SecondaryCaptureImageStorage, generate_uid
 
