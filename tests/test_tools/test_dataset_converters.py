@@ -498,10 +498,11 @@ def test_labelme_errors_name_file_and_label(labelme_dir, tmp_path):
     with pytest.raises(ValueError, match=r"one\.json: label 'c' is not a landmark name"):
         labelme.convert_labelme([str(labelme_dir)], out, ['a', 'b'])
     _labelme(labelme_dir / 'two.json', 'imgs/two.png', [_point('b', 1, 1), _point('b', 2, 2)])
-    with pytest.raises(ValueError, match=r"two\.json: label 'b' is used more than once"):
+    with pytest.raises(ValueError, match=r"two\.json: label 'b' is used 2 times, at \(1, 1\), "
+                       r"\(2, 2\)"):
         labelme.convert_labelme([str(labelme_dir)], out, ['a', 'b', 'c'])
     _labelme(labelme_dir / 'two.json', 'imgs/gone.png', [_point('b', 1, 1)])
-    with pytest.raises(FileNotFoundError, match=r'gone\.png'):
+    with pytest.raises(ValueError, match=r'gone\.png does not exist'):
         labelme.convert_labelme([str(labelme_dir)], out, ['a', 'b', 'c'])
     _labelme(labelme_dir / 'two.json', 'imgs/two.png', [_point('b', 64, 1)])
     with pytest.raises(ValueError, match=r'two\.png: landmark\(s\) outside'):
@@ -512,3 +513,64 @@ def test_labelme_errors_name_file_and_label(labelme_dir, tmp_path):
     assert not osp.exists(out)
     with pytest.raises(ValueError, match='unique'):
         labelme.read_names('a,b,a')
+
+
+def test_labelme_real_export_problems_all_reported_then_skipped(labelme_dir, tmp_path, capsys):
+    """What real annotation sessions contain, each reported per file and landmark."""
+    # A label twice (either may be the right one), an unknown label, in one file.
+    _labelme(labelme_dir / 'one.json', 'imgs/one.png',
+             [_point('a', 1, 2), _point('a', 3, 4), _point('x', 5, 6), _point('b', 7, 8)])
+    # imagePath in an older numbering: found by the JSON's stem under --img-root.
+    _labelme(labelme_dir / 'two.json', 'imgs/img_0002.png',
+             [_point('a', 10, 20), _point('b', 30, 40)])
+    # JPEG content in a file named .tif.
+    jpeg = cv2.imencode('.jpg', np.full((48, 64), 128, np.uint8))[1].tobytes()
+    (labelme_dir / 'imgs' / 'three.tif').write_bytes(jpeg)
+    _labelme(labelme_dir / 'three.json', 'imgs/three.tif', [_point('a', 1, 1)])
+    out = tmp_path / 'lm.json'
+    args = [str(labelme_dir), '--out', str(out), '--names', 'a,b,c', '--img-root',
+            str(labelme_dir / 'imgs')]
+    with pytest.raises(SystemExit) as stop:
+        labelme.main(args)
+    message = str(stop.value)
+    assert "2 problem(s) in 1 LabelMe file(s)" in message
+    assert "one.json: label 'a' is used 2 times, at (1, 2), (3, 4)" in message
+    assert "one.json: label 'x' is not a landmark name" in message
+    assert not out.exists()
+    labelme.main(args + ['--on-error', 'skip'])
+    printed = capsys.readouterr().out
+    assert 'skipped 1 file(s):' in printed and "label 'a' is used 2 times" in printed
+    assert "imagePath 'imgs/img_0002.png' does not resolve; using" in printed
+    assert 'WARNING: 2 of 2 image(s) have no pixel spacing' in printed
+    coco = _read(out)
+    assert [im['file_name'] for im in coco['images']] == ['three.tif', 'two.png']
+    assert 'spacing_warning' in coco['info'] and coco['info']['skipped_files']
+    assert coco['annotations'][0]['keypoints'][:3] == [1.0, 1.0, 2]
+    from mmpose_medsapiens.datasets import probe_image, read_medical_image
+    tif = str(labelme_dir / 'imgs' / 'three.tif')
+    assert probe_image(tif) == (64, 48) and read_medical_image(tif).shape == (48, 64, 3)
+
+
+def test_labelme_mean_of_two_annotators(labelme_dir, tmp_path):
+    senior, junior = tmp_path / 'senior', tmp_path / 'junior'
+    for folder, shift in ((senior, 0.0), (junior, 2.0)):
+        folder.mkdir()
+        for stem in ('one', 'two'):
+            _labelme(folder / f'{stem}.json', str(labelme_dir / 'imgs' / f'{stem}.png'),
+                     [_point('a', 10 + shift, 20), _point('b', 30, 40 - shift),
+                      _point('c', 5, 5)])
+    out = tmp_path / 'mean.json'
+    labelme.convert_labelme([str(senior), str(junior)], str(out), ['a', 'b', 'c'],
+                            ground_truth='mean')
+    coco = _read(out)
+    assert coco['info']['ground_truth'] == 'mean'
+    assert coco['annotations'][0]['keypoints'] == [11.0, 20.0, 2, 30.0, 39.0, 2, 5.0, 5.0, 2]
+    # Every landmark is required from every annotator.
+    _labelme(junior / 'two.json', str(labelme_dir / 'imgs' / 'two.png'), [_point('a', 1, 1)])
+    with pytest.raises(ValueError, match=r"junior.two\.json: landmark 'b' is missing"):
+        labelme.convert_labelme([str(senior), str(junior)], str(tmp_path / 'm2.json'),
+                                ['a', 'b', 'c'], ground_truth='mean')
+    (junior / 'two.json').unlink()
+    with pytest.raises(ValueError, match=r'two: no LabelMe file in annotator folder .*junior'):
+        labelme.convert_labelme([str(senior), str(junior)], str(tmp_path / 'm3.json'),
+                                ['a', 'b', 'c'], ground_truth='mean')

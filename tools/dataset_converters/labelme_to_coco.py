@@ -10,9 +10,14 @@ Coordinates are copied unchanged.
 Usage:
     python tools/dataset_converters/labelme_to_coco.py INPUT [INPUT ...] \
         --out OUT.json (--names a,b,c | --names-file NAMES.txt) \
-        [--category NAME] [--img-root DIR] [--spacing SX [SY]] [--overwrite]
+        [--category NAME] [--img-root DIR] [--spacing SX [SY]] [--on-error {stop,skip}] \
+        [--ground-truth {single,mean}] [--overwrite]
 
-``INPUT`` is a LabelMe JSON file or a folder of them.
+``INPUT`` is a LabelMe JSON file or a folder of them; with ``--ground-truth
+mean`` one folder per annotator (files matched by name). Problems (unknown or
+repeated labels, unresolvable images...) are all reported per file and
+landmark; ``--on-error skip`` leaves those files out and lists them. A label
+used twice is never resolved by guessing which occurrence is right.
 """
 import argparse
 import json
@@ -55,37 +60,47 @@ def read_names(names: str = None, names_file: str = None) -> list:
     return result
 
 
-def read_labelme(path: str, names) -> dict:
-    """Read one LabelMe file into an image entry and its landmarks.
+IMAGE_EXTS = ('.png', '.jpg', '.jpeg', '.bmp', '.tif', '.tiff', '.mha', '.dcm', '.dicom')
+
+
+def read_labelme(path: str, names, img_root: str = None) -> dict:
+    """Read one LabelMe file into an image entry, its landmarks and its problems.
+
+    Nothing stops at the first problem: every one is listed, per landmark,
+    so a user can fix a whole export at once.
 
     Args:
         path (str): LabelMe JSON file.
         names (Sequence[str]): Landmark names, in output order.
+        img_root (str, optional): Where to look for ``<JSON stem>.<ext>``
+            when ``imagePath`` does not resolve (older numbering, or a folder
+            next to the JSON where no image is).
 
     Returns:
-        dict: ``image_path`` (resolved against the JSON's folder),
-        ``width``, ``height`` and ``keypoints`` (``(K, 2)``, NaN rows for
-        landmarks without a point).
-
-    Raises:
-        FileNotFoundError: The file does not exist.
-        ValueError: Invalid JSON, missing keys, a label not in ``names``, a
-            label used twice or a point shape without exactly one point;
-            names the file.
+        dict: ``json``, ``image_path`` (resolved against the JSON's folder,
+        else found by stem), ``width``, ``height``, ``keypoints`` (``(K, 2)``,
+        NaN rows for landmarks without a point), ``absent`` (their names),
+        ``problems`` (messages naming the file and the landmark) and
+        ``notes`` (e.g. the image found by stem).
     """
+    record = dict(json=path, image_path=None, keypoints=None, absent=[], problems=[], notes=[])
+    problems = record['problems']
     if not osp.isfile(path):
-        raise FileNotFoundError(f'LabelMe file {path} does not exist')
+        problems.append(f'LabelMe file {path} does not exist')
+        return record
     try:
         with open(path, encoding='utf-8') as f:
             data = json.load(f)
     except (json.JSONDecodeError, UnicodeDecodeError) as e:
-        raise ValueError(f'LabelMe file {path} is not valid JSON: {e}') from e
-    for key in ('shapes', 'imagePath', 'imageWidth', 'imageHeight'):
-        if key not in data:
-            raise ValueError(f'LabelMe file {path} lacks "{key}"')
+        problems.append(f'LabelMe file {path} is not valid JSON: {e}')
+        return record
+    missing = [k for k in ('shapes', 'imagePath', 'imageWidth', 'imageHeight') if k not in data]
+    if missing:
+        problems.append(f'LabelMe file {path} lacks {", ".join(repr(k) for k in missing)}')
+        return record
 
     index = {name: k for k, name in enumerate(names)}
-    keypoints = np.full((len(names), 2), np.nan)
+    found = {}
     for shape in data['shapes']:
         points = shape.get('points') or []
         # Files from LabelMe versions without shape_type hold points as
@@ -95,17 +110,39 @@ def read_labelme(path: str, names) -> dict:
             continue
         label = shape.get('label')
         if label not in index:
-            raise ValueError(f'LabelMe file {path}: label {label!r} is not a landmark name '
-                             f'(expected one of {", ".join(names)})')
+            problems.append(f'{path}: label {label!r} is not a landmark name (expected one of '
+                            f'{", ".join(names)})')
+            continue
         if len(points) != 1 or len(points[0]) != 2:
-            raise ValueError(f'LabelMe file {path}: point {label!r} has {len(points)} points')
-        k = index[label]
-        if not np.isnan(keypoints[k]).all():
-            raise ValueError(f'LabelMe file {path}: label {label!r} is used more than once')
-        keypoints[k] = [float(points[0][0]), float(points[0][1])]
+            problems.append(f'{path}: point {label!r} has {len(points)} points')
+            continue
+        found.setdefault(label, []).append((float(points[0][0]), float(points[0][1])))
+    keypoints = np.full((len(names), 2), np.nan)
+    for label, where in found.items():
+        if len(where) > 1:
+            # Either occurrence may be the intended one: never pick silently.
+            problems.append(f'{path}: label {label!r} is used {len(where)} times, at '
+                            f'{", ".join(f"({x:g}, {y:g})" for x, y in where)}')
+        else:
+            keypoints[index[label]] = where[0]
+    record['absent'] = [n for n in names if n not in found]
+    record.update(keypoints=keypoints, width=data['imageWidth'], height=data['imageHeight'])
     image_path = osp.normpath(osp.join(osp.dirname(path), data['imagePath']))
-    return dict(image_path=image_path, width=data['imageWidth'], height=data['imageHeight'],
-                keypoints=keypoints)
+    if not osp.isfile(image_path) and img_root is not None:
+        stem = osp.splitext(osp.basename(path))[0]
+        matches = sorted(osp.join(img_root, f) for f in os.listdir(img_root)
+                         if osp.splitext(f)[0] == stem and f.lower().endswith(IMAGE_EXTS)) \
+            if osp.isdir(img_root) else []
+        if len(matches) == 1:
+            record['notes'].append(f'{path}: imagePath {data["imagePath"]!r} does not resolve; '
+                                   f'using {matches[0]} (same stem)')
+            image_path = matches[0]
+        elif len(matches) > 1:
+            problems.append(f'{path}: imagePath {data["imagePath"]!r} does not resolve and '
+                            f'{len(matches)} images in {img_root} have its stem: '
+                            f'{", ".join(matches)}')
+    record['image_path'] = image_path
+    return record
 
 
 def list_labelme_files(inputs) -> list:
@@ -132,6 +169,36 @@ def list_labelme_files(inputs) -> list:
     return unique
 
 
+def _annotator_records(folders, names, img_root) -> list:
+    """One record per image stem with the mean of every annotator's landmarks."""
+    per_folder = []
+    for folder in folders:
+        if not osp.isdir(folder):
+            raise FileNotFoundError(f'Annotator folder {folder} does not exist')
+        files = list_labelme_files([folder])
+        per_folder.append({osp.splitext(osp.basename(f))[0]: f for f in files})
+    stems = sorted(set().union(*per_folder))
+    records = []
+    for stem in stems:
+        reads = [read_labelme(files[stem], names, img_root) if stem in files else None
+                 for files in per_folder]
+        first = next(r for r in reads if r is not None)
+        record = dict(first, problems=[], notes=list(first['notes']), absent=[])
+        for folder, r in zip(folders, reads):
+            if r is None:
+                record['problems'].append(f'{stem}: no LabelMe file in annotator folder {folder}')
+                continue
+            record['problems'] += r['problems']
+            for name in r['absent']:
+                record['problems'].append(f'{r["json"]}: landmark {name!r} is missing; the '
+                                          f'mean ground truth needs it from every annotator')
+        if not record['problems']:
+            record['keypoints'] = np.mean([r['keypoints'] for r in reads], axis=0)
+            record['json'] = ', '.join(r['json'] for r in reads)
+        records.append(record)
+    return records
+
+
 def convert_labelme(inputs,
                     out_file: str,
                     names,
@@ -139,48 +206,96 @@ def convert_labelme(inputs,
                     img_root: str = None,
                     spacing=None,
                     check_images: bool = True,
-                    overwrite: bool = False) -> str:
+                    overwrite: bool = False,
+                    on_error: str = 'stop',
+                    ground_truth: str = 'single',
+                    report: dict = None) -> str:
     """Write one COCO JSON file for a set of LabelMe files.
 
     Args:
-        inputs (Sequence[str]): LabelMe JSON files and/or folders of them.
+        inputs (Sequence[str]): LabelMe JSON files and/or folders of them;
+            with ``ground_truth='mean'``, one folder per annotator.
         out_file (str): Output JSON path.
         names (Sequence[str]): Landmark names, in output order.
         category_name (str): Category name. Defaults to ``'landmarks'``.
-        img_root (str, optional): ``file_name`` is relative to this folder.
-            Defaults to the deepest folder holding all the images.
+        img_root (str, optional): ``file_name`` is relative to this folder,
+            and images whose ``imagePath`` does not resolve are looked for
+            here by the JSON's stem. Defaults to the deepest folder holding
+            all the images.
         spacing (float | Sequence[float], optional): Pixel spacing (x, y)
             stored on every image. Without it, an image whose file states
             one (DICOM ``PixelSpacing`` / ``ImagerPixelSpacing``, MetaImage
-            ``ElementSpacing``) gets that, with the tag in ``spacing_source``.
+            ``ElementSpacing``) gets that, with the tag in ``spacing_source``;
+            the others get none, which is warned about and written into the
+            JSON ``info``: the dataset class's default will apply.
         check_images (bool): Require the image files to exist. Defaults to
             True.
         overwrite (bool): Replace an existing output file. Defaults to False.
+        on_error (str): ``'stop'``: any problem in any file is an error
+            listing every problem. ``'skip'``: files with problems are left
+            out and listed in ``report``. Defaults to ``'stop'``.
+        ground_truth (str): ``'single'`` or ``'mean'`` (the mean of the
+            annotator folders' landmarks, matched by file stem; every
+            landmark is required from every annotator).
+        report (dict, optional): Filled with ``skipped`` (``{file: [problems]}``),
+            ``notes`` and ``warnings``.
 
     Returns:
         str: ``out_file``.
     """
+    if on_error not in ('stop', 'skip'):
+        raise ValueError(f"on_error must be 'stop' or 'skip', got {on_error!r}")
+    if ground_truth not in ('single', 'mean'):
+        raise ValueError(f"ground_truth must be 'single' or 'mean', got {ground_truth!r}")
+    report = {} if report is None else report
     if isinstance(inputs, str):
         inputs = [inputs]
-    records = [read_labelme(path, names) for path in list_labelme_files(inputs)]
-    if check_images:
-        for record in records:
-            if not osp.isfile(record['image_path']):
-                raise FileNotFoundError(f'Image file {record["image_path"]} does not exist')
+    if ground_truth == 'mean':
+        if len(inputs) < 2:
+            raise ValueError('ground_truth="mean" needs two or more annotator folders')
+        records = _annotator_records(inputs, names, img_root)
+    else:
+        records = [read_labelme(path, names, img_root) for path in list_labelme_files(inputs)]
+    for record in records:
+        if check_images and record['image_path'] and not osp.isfile(record['image_path']):
+            record['problems'].append(f'{record["json"]}: image file {record["image_path"]} '
+                                      f'does not exist')
+    bad = {r['json']: r['problems'] for r in records if r['problems']}
+    report.update(skipped=bad, notes=[n for r in records for n in r['notes']], warnings=[])
+    if bad and on_error == 'stop':
+        lines = [p for problems in bad.values() for p in problems]
+        raise ValueError(f'{len(lines)} problem(s) in {len(bad)} LabelMe file(s) (pass '
+                         f'--on-error skip to leave those files out):\n  ' + '\n  '.join(lines))
+    records = [r for r in records if not r['problems']]
+    if not records:
+        raise ValueError(f'No usable LabelMe file: all {len(bad)} have problems')
     if img_root is None:
         img_root = osp.commonpath([osp.dirname(osp.abspath(r['image_path'])) for r in records])
-    images = []
+    images, without_spacing = [], []
     for n, r in enumerate(records):
         entry = dict(id=n + 1,
                      file_name=osp.relpath(r['image_path'], img_root).replace(os.sep, '/'),
                      width=r['width'], height=r['height'], spacing=spacing)
-        if spacing is None and osp.isfile(r['image_path']):
-            header_spacing, tag = read_header_spacing(r['image_path'])
+        if spacing is None:
+            header_spacing, tag = (read_header_spacing(r['image_path'])
+                                   if osp.isfile(r['image_path']) else (None, None))
             if header_spacing is not None:
                 entry.update(spacing=list(header_spacing), spacing_source=tag)
+            else:
+                without_spacing.append(entry['file_name'])
         images.append(entry)
     info = dict(description='converted from LabelMe point annotations',
-                num_images=len(images), coordinates='pixels, as in the LabelMe files')
+                num_images=len(images), coordinates='pixels, as in the LabelMe files',
+                ground_truth=ground_truth)
+    if bad:
+        info['skipped_files'] = {f: p for f, p in bad.items()}
+    if without_spacing:
+        warning = (f'{len(without_spacing)} of {len(images)} image(s) have no pixel spacing '
+                   f'(none given with --spacing, none in the image header): the dataset class '
+                   f'default spacing will apply to them')
+        info['spacing_warning'] = warning
+        info['images_without_spacing'] = without_spacing
+        report['warnings'].append(warning)
     coco = make_coco(images, [r['keypoints'] for r in records], category_name, names, info)
     return write_coco(coco, out_file, overwrite=overwrite)
 
@@ -200,6 +315,10 @@ def parse_args(argv=None):
                         help='pixel spacing stored on every image: S or SX SY')
     parser.add_argument('--no-check-images', action='store_true',
                         help='do not require the image files to exist')
+    parser.add_argument('--on-error', choices=('stop', 'skip'), default='stop',
+                        help='stop on any problem (default) or leave out the files that have one')
+    parser.add_argument('--ground-truth', choices=('single', 'mean'), default='single',
+                        help='mean: the mean of the annotator folders given as inputs')
     parser.add_argument('--overwrite', action='store_true', help='replace an existing file')
     args = parser.parse_args(argv)
     if args.spacing is not None and len(args.spacing) > 2:
@@ -209,12 +328,24 @@ def parse_args(argv=None):
 
 def main(argv=None):
     args = parse_args(argv)
+    report = {}
     try:
         names = read_names(args.names, args.names_file)
         path = convert_labelme(args.inputs, args.out, names, args.category, args.img_root,
-                               args.spacing, not args.no_check_images, args.overwrite)
+                               args.spacing, not args.no_check_images, args.overwrite,
+                               args.on_error, args.ground_truth, report)
     except (ValueError, OSError) as e:
         sys.exit(f'error: {e}')
+    for note in report['notes']:
+        print(f'note: {note}')
+    if report['skipped']:
+        print(f'skipped {len(report["skipped"])} file(s):')
+        for name, problems in report['skipped'].items():
+            print(f'  {name}:')
+            for problem in problems:
+                print(f'    {problem}')
+    for warning in report['warnings']:
+        print(f'WARNING: {warning}')
     print(path)
     return path
 
