@@ -199,8 +199,9 @@ class SapiensViT(VisionTransformer):
             new_key = prefix + canonical_backbone_key(key[len(prefix):])
             if new_key != key:
                 state_dict[new_key] = state_dict.pop(key)
-        keys = [k[len(prefix):] for k in state_dict if k.startswith(prefix)]
-        base_keys = [k for k in self.state_dict() if '.lora_' not in k]
+        keys = {k[len(prefix):] for k in state_dict if k.startswith(prefix)}
+        own = self.state_dict()
+        base_keys = [k for k in own if '.lora_' not in k]
         if not any('.lora_' in k for k in keys) or any(k in keys for k in base_keys):
             return  # a full (or partial plain) state: the caller's strict check decides
         init_cfg = self.init_cfg
@@ -213,7 +214,6 @@ class SapiensViT(VisionTransformer):
                 f'mmpose_medsapiens.apis.init_landmark_model (as tools/infer.py does), or '
                 f'set model.backbone.init_cfg to the base checkpoint.')
         base = read_backbone_state(self, init_cfg['checkpoint'], init_cfg.get('prefix'))
-        own = self.state_dict()
         absent = [k for k in base_keys if k not in base or base[k].shape != own[k].shape]
         if absent:
             raise IncompleteCheckpointError(
