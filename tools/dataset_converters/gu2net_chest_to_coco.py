@@ -16,15 +16,19 @@ original pixels, without GU2Net's rounding, is::
 Images are selected and split as GU2Net does (config ``chest`` entry):
 names starting with ``CHN`` and ending in ``0`` (normal cases), minus its
 9-name exclusion list, sorted, then the first 195 are ``train``, the next 34
-``val`` and the remaining 50 ``test``. Writes
-``chest_coco_{train,val,test}_annotations.json``. No pixel spacing is
-stored: the chest dataset reports errors in pixels of a 512 x 512 image and
-derives (512 / W, 512 / H) itself.
+``val`` and the remaining 50 ``test``. Writes the layout the chest configs
+read (``data_root`` = ``OUT_DIR``)::
+
+    OUT_DIR/chest_coco_{train,val,test}_annotations.json
+    OUT_DIR/Images/CHNCXR_XXXX_0.png   links to the images (--images copy: copies)
+
+No pixel spacing is stored: the chest dataset reports errors in pixels of a
+512 x 512 image and derives (512 / W, 512 / H) itself.
 
 Usage:
     python tools/dataset_converters/gu2net_chest_to_coco.py ROOT OUT_DIR \
-        [--images-dir DIR] [--labels-dir DIR] [--img-root DIR] \
-        [--exclude NAME ...] [--split-sizes 195 34 50] [--overwrite]
+        [--images-dir DIR] [--labels-dir DIR] [--exclude NAME ...] \
+        [--split-sizes 195 34 50] [--images {symlink,copy}] [--overwrite]
 """
 import argparse
 import os
@@ -37,8 +41,9 @@ if REPO_ROOT not in sys.path:
 
 import numpy as np  # noqa: E402
 
-from mmpose_medsapiens.datasets.coco_landmarks import (ensure_new_files,  # noqa: E402
-                                                       make_coco, write_coco)
+from mmpose_medsapiens.datasets.coco_landmarks import make_coco  # noqa: E402
+from mmpose_medsapiens.datasets.release_layout import (  # noqa: E402
+    IMAGE_MODES, release_image_names, write_release)
 from mmpose_medsapiens.datasets.image_io import read_image_size  # noqa: E402
 from mmpose_medsapiens.datasets.xray_datasets import CHEST_NAMES  # noqa: E402
 
@@ -51,6 +56,7 @@ GU2NET_EXCLUDE = ('CHNCXR_0059_0', 'CHNCXR_0178_0', 'CHNCXR_0228_0', 'CHNCXR_026
 GU2NET_SPLIT_SIZES = (195, 34, 50)
 SPLITS = ('train', 'val', 'test')
 CATEGORY_NAME = 'chest'
+SET_NAME = 'chest'  # file prefix the chest configs read
 
 
 def read_gu2net_label(path: str, num_landmarks: int = NUM_CHEST_LANDMARKS) -> np.ndarray:
@@ -129,25 +135,24 @@ def convert_gu2net_chest(root: str,
                          out_dir: str,
                          images_dir: str = None,
                          labels_dir: str = None,
-                         img_root: str = None,
                          exclude=GU2NET_EXCLUDE,
                          split_sizes=GU2NET_SPLIT_SIZES,
+                         image_mode: str = 'symlink',
                          overwrite: bool = False) -> dict:
     """Write GU2Net's train/val/test split as COCO JSON files.
 
     Args:
         root (str): Folder holding ``pngs/`` and ``labels/``.
-        out_dir (str): Output folder.
+        out_dir (str): The data root to write.
         images_dir (str, optional): PNG folder. Defaults to ``root/pngs``.
         labels_dir (str, optional): Label folder. Defaults to
             ``root/labels``.
-        img_root (str, optional): ``file_name`` is relative to this folder.
-            Defaults to ``images_dir``.
         exclude (Iterable[str]): Image names to leave out. Defaults to
             GU2Net's list.
         split_sizes (Sequence[int]): ``(train, val, test)`` image counts;
             their sum must equal the number of selected images. Defaults to
             GU2Net's (195, 34, 50).
+        image_mode (str): ``'symlink'`` or ``'copy'`` into ``Images/``.
         overwrite (bool): Replace existing output files. Defaults to False.
 
     Returns:
@@ -155,7 +160,6 @@ def convert_gu2net_chest(root: str,
     """
     images_dir = osp.join(root, 'pngs') if images_dir is None else images_dir
     labels_dir = osp.join(root, 'labels') if labels_dir is None else labels_dir
-    img_root = images_dir if img_root is None else img_root
     if len(split_sizes) != 3 or min(split_sizes) < 0:
         raise ValueError(f'split_sizes must be 3 counts (train, val, test), got {split_sizes}')
     names = gu2net_chest_names(labels_dir, exclude)
@@ -165,22 +169,27 @@ def convert_gu2net_chest(root: str,
             f'but split sizes {tuple(split_sizes)} add up to {sum(split_sizes)}; pass '
             '--split-sizes for a different set')
 
+    paths = [osp.join(images_dir, f'{name}.png') for name in names]
+    for name, path in zip(names, paths):
+        if not osp.isfile(path):
+            raise FileNotFoundError(f'Image file {path} does not exist (its label '
+                                    f'{osp.join(labels_dir, name + ".txt")} does)')
+    file_names = release_image_names(paths)
     bounds = np.cumsum([0, *split_sizes])
     cocos = {}
     for split, start, stop in zip(SPLITS, bounds[:-1], bounds[1:]):
         images, keypoints = [], []
-        for n, name in enumerate(names[start:stop]):
-            path = osp.join(images_dir, f'{name}.png')
-            if not osp.isfile(path):
-                raise FileNotFoundError(f'Image file {path} does not exist (its label '
-                                        f'{osp.join(labels_dir, name + ".txt")} does)')
+        for n in range(start, stop):
+            name, path = names[n], paths[n]
             width, height = read_image_size(path)
             ratios = read_gu2net_label(osp.join(labels_dir, f'{name}.txt'))
-            images.append(dict(id=n + 1, file_name=osp.relpath(path, img_root).replace(
-                os.sep, '/'), width=width, height=height))
+            # Ids number the sorted selection, so they are unique across splits.
+            images.append(dict(id=int(n) + 1, file_name=file_names[osp.abspath(path)],
+                               width=width, height=height))
             keypoints.append(ratios_to_pixels(ratios, width, height))
         if not images:
-            continue
+            raise ValueError(f'The {split} split would be empty (split sizes '
+                             f'{tuple(split_sizes)})')
         info = dict(
             description="Shenzhen chest X-ray set, GU2Net's 6 landmarks", split=split,
             num_images=len(images), split_sizes=[int(s) for s in split_sizes],
@@ -188,27 +197,24 @@ def convert_gu2net_chest(root: str,
             'y = y_ratio * height (GU2Net chest.py readLandmark, without its rounding)')
         cocos[split] = make_coco(images, keypoints, CATEGORY_NAME, CHEST_LANDMARKS, info)
 
-    paths = {s: osp.join(out_dir, f'chest_coco_{s}_annotations.json') for s in cocos}
-    ensure_new_files(paths.values(), overwrite)
-    for split, coco in cocos.items():
-        write_coco(coco, paths[split], overwrite=overwrite)
-    return paths
+    return write_release(out_dir, SET_NAME, cocos, file_names, image_mode, overwrite)
 
 
 def parse_args(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument('root', help="GU2Net's data/chest folder (pngs/, labels/)")
-    parser.add_argument('out_dir', help='folder for chest_coco_<split>_annotations.json')
+    parser.add_argument('out_dir', help='data root to write: chest_coco_<split>_annotations.json '
+                        'and Images/')
     parser.add_argument('--images-dir', default=None, help='PNG folder (default: ROOT/pngs)')
     parser.add_argument('--labels-dir', default=None, help='label folder (default: ROOT/labels)')
-    parser.add_argument('--img-root', default=None,
-                        help='file names are relative to this folder (default: --images-dir)')
     parser.add_argument('--exclude', nargs='*', default=list(GU2NET_EXCLUDE),
                         help="names to leave out (default: GU2Net's 9; give none to keep all)")
     parser.add_argument('--split-sizes', type=int, nargs=3, default=list(GU2NET_SPLIT_SIZES),
                         metavar=('TRAIN', 'VAL', 'TEST'),
                         help='image counts of the sorted split (default: 195 34 50)')
-    parser.add_argument('--overwrite', action='store_true', help='replace existing JSON files')
+    parser.add_argument('--images', choices=IMAGE_MODES, default='symlink',
+                        help='how images go into OUT_DIR/Images (default: symlink)')
+    parser.add_argument('--overwrite', action='store_true', help='replace existing files')
     return parser.parse_args(argv)
 
 
@@ -216,7 +222,7 @@ def main(argv=None):
     args = parse_args(argv)
     try:
         paths = convert_gu2net_chest(args.root, args.out_dir, args.images_dir, args.labels_dir,
-                                     args.img_root, args.exclude, args.split_sizes,
+                                     args.exclude, args.split_sizes, args.images,
                                      args.overwrite)
     except (ValueError, OSError) as e:
         sys.exit(f'error: {e}')

@@ -11,18 +11,30 @@ Expected layout under ``ROOT`` (as distributed)::
 Each annotation file starts with 19 lines ``x,y`` (pixels); the lines after
 them (classification labels) are ignored. Coordinates are copied unchanged.
 
-Writes ``head_coco_{train,test1,test2}_annotations.json`` into ``OUT_DIR``
-with a pixel spacing of 0.1 mm on every image. The ground truth is the
-senior's, the junior's or (default) their mean, as used by GU2Net and NFDP;
-the choice is recorded in the JSON ``info``.
+Writes the layout the head configs read (``data_root`` = ``OUT_DIR``), with a
+pixel spacing of 0.1 mm on every image::
+
+    OUT_DIR/head_coco_train_annotations.json   TrainingData minus the validation draw
+    OUT_DIR/head_coco_val_annotations.json     --val-fraction (default 0.1) of TrainingData,
+                                               drawn with --seed; or --val-split test1|test2
+    OUT_DIR/head_coco_test_annotations.json    --test-split: test1 (default), test2 or
+                                               test1+test2
+    OUT_DIR/head_coco_test1_annotations.json   Test1Data and Test2Data, each under its
+    OUT_DIR/head_coco_test2_annotations.json   own name, to test on the other set with
+                                               test_dataloader.dataset.ann_file=...
+    OUT_DIR/Images/NNN.bmp                     links to the images (--images copy: copies)
+
+The ground truth is the senior's, the junior's or (default) their mean, as
+used by GU2Net and NFDP; the choice and the split mapping are recorded in
+each JSON ``info``.
 
 Usage:
     python tools/dataset_converters/isbi2015_to_coco.py ROOT OUT_DIR \
-        [--ground-truth {senior,junior,mean}] [--img-root DIR] \
-        [--splits train test1 test2] [--allow-incomplete] [--overwrite]
+        [--ground-truth {senior,junior,mean}] [--test-split {test1,test2,test1+test2}] \
+        [--val-split {train,test1,test2}] [--val-fraction F | --val-count N] [--seed S] \
+        [--images {symlink,copy}] [--allow-incomplete] [--overwrite]
 """
 import argparse
-import os
 import os.path as osp
 import sys
 
@@ -32,8 +44,9 @@ if REPO_ROOT not in sys.path:
 
 import numpy as np  # noqa: E402
 
-from mmpose_medsapiens.datasets.coco_landmarks import (ensure_new_files,  # noqa: E402
-                                                       make_coco, write_coco)
+from mmpose_medsapiens.datasets.coco_landmarks import make_coco  # noqa: E402
+from mmpose_medsapiens.datasets.release_layout import (  # noqa: E402
+    IMAGE_MODES, carve_validation, release_image_names, validation_count, write_release)
 from mmpose_medsapiens.datasets.xray_datasets import ISBI2015_HEAD_NAMES  # noqa: E402
 from mmpose_medsapiens.datasets.image_io import read_image_size  # noqa: E402
 
@@ -50,6 +63,9 @@ ANNOTATOR_DIRS = {'senior': '400_senior', 'junior': '400_junior'}
 GROUND_TRUTHS = ('senior', 'junior', 'mean')
 SPACING_MM = 0.1
 CATEGORY_NAME = 'head'
+SET_NAME = 'head'  # file prefix the head configs read
+TEST_SPLITS = ('test1', 'test2', 'test1+test2')
+VAL_SPLITS = ('train', 'test1', 'test2')
 
 
 def read_isbi_annotation(path: str, num_landmarks: int = 19) -> np.ndarray:
@@ -116,78 +132,122 @@ def isbi_ground_truth(root: str, image_id: int, ground_truth: str = 'mean') -> n
 def convert_isbi2015(root: str,
                      out_dir: str,
                      ground_truth: str = 'mean',
-                     img_root: str = None,
-                     splits=tuple(ISBI2015_SPLITS),
+                     test_split: str = 'test1',
+                     val_split: str = 'train',
+                     val_fraction: float = None,
+                     val_count: int = None,
+                     seed: int = 0,
+                     image_mode: str = 'symlink',
                      allow_incomplete: bool = False,
                      overwrite: bool = False) -> dict:
-    """Write one COCO JSON per split.
+    """Write the head configs' annotation files and ``Images/`` into ``out_dir``.
 
     Args:
         root (str): Data set root (holding ``RawImage`` and
             ``AnnotationsByMD``).
-        out_dir (str): Output folder.
+        out_dir (str): The data root to write.
         ground_truth (str): ``'senior'``, ``'junior'`` or ``'mean'``.
             Defaults to ``'mean'``.
-        img_root (str, optional): ``file_name`` is relative to this folder
-            (the dataset's ``data_prefix['img']``). Defaults to ``root``.
-        splits (Sequence[str]): Splits to write, of ``train``, ``test1``,
-            ``test2``. Defaults to all.
+        test_split (str): Challenge split(s) behind ``head_coco_test``:
+            ``'test1'`` (default), ``'test2'`` or ``'test1+test2'``.
+        val_split (str): ``'train'`` (default: a seeded draw from the
+            training images) or a challenge test split not used as test.
+        val_fraction (float, optional): Share of the training images drawn
+            as validation. Defaults to 0.1 (when ``val_count`` is not given).
+        val_count (int, optional): Exact number of drawn validation images.
+        seed (int): Seed of the validation draw. Defaults to 0.
+        image_mode (str): ``'symlink'`` or ``'copy'`` into ``Images/``.
         allow_incomplete (bool): Convert the images present instead of
-            requiring every official image of a split. Defaults to False.
+            requiring every official image. Defaults to False.
         overwrite (bool): Replace existing output files. Defaults to False.
 
     Returns:
-        dict: Split name -> path of the written JSON (splits without images,
-        possible only with ``allow_incomplete``, are left out).
+        dict: Output split (``train``, ``val``, ``test``, ``test1``,
+        ``test2``) -> path of the written JSON.
     """
     if ground_truth not in GROUND_TRUTHS:
         raise ValueError(f'ground_truth must be one of {GROUND_TRUTHS}, got {ground_truth!r}')
-    unknown = set(splits) - set(ISBI2015_SPLITS)
-    if unknown:
-        raise ValueError(f'unknown split(s) {sorted(unknown)}; choose from {list(ISBI2015_SPLITS)}')
-    img_root = root if img_root is None else img_root
+    if test_split not in TEST_SPLITS:
+        raise ValueError(f'test_split must be one of {TEST_SPLITS}, got {test_split!r}')
+    if val_split not in VAL_SPLITS:
+        raise ValueError(f'val_split must be one of {VAL_SPLITS}, got {val_split!r}')
+    test_parts = test_split.split('+')
+    if val_split in test_parts:
+        raise ValueError(f'{val_split} cannot be both the validation and the test split')
+    if val_split != 'train' and (val_fraction is not None or val_count is not None):
+        raise ValueError(f'val_split={val_split!r}: --val-fraction / --val-count do not apply')
     annotators = ('senior', 'junior') if ground_truth == 'mean' else (ground_truth, )
 
-    cocos = {}
-    for split in splits:
-        folder, first, last = ISBI2015_SPLITS[split]
-        ids = range(first, last + 1)
+    ids = {}
+    for split, (folder, first, last) in ISBI2015_SPLITS.items():
+        wanted = range(first, last + 1)
         if allow_incomplete:
-            ids = [i for i in ids if osp.exists(_image_path(root, folder, i)) or any(
+            ids[split] = [i for i in wanted if osp.exists(_image_path(root, folder, i)) or any(
                 osp.exists(_annotation_path(root, who, i)) for who in annotators)]
         else:
-            missing = [_image_path(root, folder, i) for i in ids
+            missing = [_image_path(root, folder, i) for i in wanted
                        if not osp.isfile(_image_path(root, folder, i))]
             if missing:
                 raise FileNotFoundError(
-                    f'{len(missing)} of the {len(ids)} images of split {split} are missing, '
+                    f'{len(missing)} of the {len(wanted)} images of split {split} are missing, '
                     f'e.g. {missing[0]} (pass --allow-incomplete to convert a partial copy)')
-        if not ids:
-            continue
-        images, keypoints = [], []
-        for i in ids:
+            ids[split] = list(wanted)
+    if not any(ids.values()):
+        raise FileNotFoundError(f'No ISBI 2015 images or annotations found under {root}')
+
+    # Output split -> (challenge split of each image, ids).
+    carved = None
+    if val_split == 'train':
+        num_val = validation_count(len(ids['train']),
+                                   0.1 if val_fraction is None and val_count is None
+                                   else val_fraction, val_count)
+        train_ids, val_ids = carve_validation(ids['train'], num_val, seed)
+        carved = dict(from_split='train', num_val=num_val, seed=seed)
+    else:
+        train_ids, val_ids = ids['train'], ids[val_split]
+    layout = dict(train=train_ids, val=val_ids,
+                  test=[i for part in test_parts for i in ids[part]],
+                  test1=ids['test1'], test2=ids['test2'])
+    mapping = dict(train='TrainingData' + (' minus the validation draw' if carved else ''),
+                   val=('drawn from TrainingData' if carved
+                        else ISBI2015_SPLITS[val_split][0]),
+                   test=' + '.join(ISBI2015_SPLITS[p][0] for p in test_parts),
+                   test1='Test1Data', test2='Test2Data')
+
+    images_of, keypoints_of = {}, {}
+    for split, split_ids in ids.items():
+        folder = ISBI2015_SPLITS[split][0]
+        for i in split_ids:
             path = _image_path(root, folder, i)
             if not osp.isfile(path):
                 raise FileNotFoundError(f'Image file {path} does not exist (its annotation does)')
-            width, height = read_image_size(path)
-            images.append(dict(id=i, file_name=_relative(path, img_root), width=width,
+            images_of[i] = path
+            keypoints_of[i] = isbi_ground_truth(root, i, ground_truth)
+    names = release_image_names(images_of.values())
+
+    cocos = {}
+    for split, split_ids in layout.items():
+        if not split_ids:
+            if split in ('test1', 'test2'):
+                continue  # a partial copy without that challenge split
+            raise FileNotFoundError(f'No images for the {split} split ({mapping[split]}) under '
+                                    f'{root}')
+        images = []
+        for i in split_ids:
+            width, height = read_image_size(images_of[i])
+            images.append(dict(id=i, file_name=names[osp.abspath(images_of[i])], width=width,
                                height=height, spacing=[SPACING_MM, SPACING_MM]))
-            keypoints.append(isbi_ground_truth(root, i, ground_truth))
         info = dict(
             description='ISBI 2015 cephalometric landmark challenge', split=split,
-            ground_truth=ground_truth,
+            challenge_split=mapping[split], ground_truth=ground_truth,
             annotation_dirs=[f'AnnotationsByMD/{ANNOTATOR_DIRS[a]}' for a in annotators],
             spacing_mm=[SPACING_MM, SPACING_MM], num_images=len(images),
             coordinates='pixels, as in the annotation files')
-        cocos[split] = make_coco(images, keypoints, CATEGORY_NAME, ISBI2015_LANDMARKS, info)
-    if not cocos:
-        raise FileNotFoundError(f'No ISBI 2015 images or annotations found under {root}')
-
-    paths = {s: osp.join(out_dir, f'head_coco_{s}_annotations.json') for s in cocos}
-    ensure_new_files(paths.values(), overwrite)
-    for split, coco in cocos.items():
-        write_coco(coco, paths[split], overwrite=overwrite)
-    return paths
+        if carved and split in ('train', 'val'):
+            info['validation_carved'] = carved
+        cocos[split] = make_coco(images, [keypoints_of[i] for i in split_ids], CATEGORY_NAME,
+                                 ISBI2015_LANDMARKS, info)
+    return write_release(out_dir, SET_NAME, cocos, names, image_mode, overwrite)
 
 
 def _image_path(root, folder, image_id):
@@ -198,31 +258,38 @@ def _annotation_path(root, annotator, image_id):
     return osp.join(root, 'AnnotationsByMD', ANNOTATOR_DIRS[annotator], f'{image_id:03d}.txt')
 
 
-def _relative(path, start):
-    return osp.relpath(path, start).replace(os.sep, '/')
-
-
 def parse_args(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument('root', help='ISBI 2015 root (RawImage/, AnnotationsByMD/)')
-    parser.add_argument('out_dir', help='folder for head_coco_<split>_annotations.json')
+    parser.add_argument('out_dir', help='data root to write: head_coco_<split>_annotations.json '
+                        'and Images/')
     parser.add_argument('--ground-truth', choices=GROUND_TRUTHS, default='mean',
                         help='annotator whose landmarks are used (default: mean of both)')
-    parser.add_argument('--img-root', default=None,
-                        help='file names are relative to this folder (default: ROOT)')
-    parser.add_argument('--splits', nargs='+', choices=list(ISBI2015_SPLITS),
-                        default=list(ISBI2015_SPLITS), help='splits to write (default: all)')
+    parser.add_argument('--test-split', choices=TEST_SPLITS, default='test1',
+                        help='challenge split(s) written as head_coco_test (default: test1)')
+    parser.add_argument('--val-split', choices=VAL_SPLITS, default='train',
+                        help='train (default: a seeded draw from TrainingData) or a challenge '
+                        'test split not used as test')
+    group = parser.add_mutually_exclusive_group()
+    group.add_argument('--val-fraction', type=float, default=None,
+                       help='share of TrainingData drawn as validation (default: 0.1)')
+    group.add_argument('--val-count', type=int, default=None,
+                       help='number of TrainingData images drawn as validation')
+    parser.add_argument('--seed', type=int, default=0, help='seed of the validation draw')
+    parser.add_argument('--images', choices=IMAGE_MODES, default='symlink',
+                        help='how images go into OUT_DIR/Images (default: symlink)')
     parser.add_argument('--allow-incomplete', action='store_true',
                         help='convert the images present instead of requiring all 400')
-    parser.add_argument('--overwrite', action='store_true', help='replace existing JSON files')
+    parser.add_argument('--overwrite', action='store_true', help='replace existing files')
     return parser.parse_args(argv)
 
 
 def main(argv=None):
     args = parse_args(argv)
     try:
-        paths = convert_isbi2015(args.root, args.out_dir, args.ground_truth, args.img_root,
-                                 args.splits, args.allow_incomplete, args.overwrite)
+        paths = convert_isbi2015(args.root, args.out_dir, args.ground_truth, args.test_split,
+                                 args.val_split, args.val_fraction, args.val_count, args.seed,
+                                 args.images, args.allow_incomplete, args.overwrite)
     except (ValueError, OSError) as e:
         sys.exit(f'error: {e}')
     for split, path in paths.items():

@@ -1,4 +1,4 @@
-"""Convert LabelMe point annotations to one landmark COCO JSON file.
+"""Convert LabelMe point annotations to a landmark set in the configs' layout.
 
 Each LabelMe JSON holds ``shapes`` (``label``, ``points``, ``shape_type``),
 ``imagePath`` (relative to the JSON file), ``imageWidth`` and
@@ -7,11 +7,19 @@ names; a landmark without a point in a file is stored as absent
 (visibility 0). Other shape types (polygons, boxes...) are ignored.
 Coordinates are copied unchanged.
 
+Writes ``OUT_DIR/<SET>_coco_<SPLIT>_annotations.json`` and links (or copies)
+the images into ``OUT_DIR/Images/``: the layout the configs read with
+``data_root`` = ``OUT_DIR``. One run converts one split (``--split``,
+default ``train``); with ``--val-fraction`` or ``--val-count`` a seeded
+draw of the training files becomes ``<SET>_coco_val_annotations.json``.
+Run again with ``--split test`` (same ``OUT_DIR``) for the test files.
+
 Usage:
     python tools/dataset_converters/labelme_to_coco.py INPUT [INPUT ...] \
-        --out OUT.json (--names a,b,c | --names-file NAMES.txt) \
+        --out-dir OUT_DIR --set SET (--names a,b,c | --names-file NAMES.txt) \
+        [--split {train,val,test}] [--val-fraction F | --val-count N] [--seed S] \
         [--category NAME] [--img-root DIR] [--spacing SX [SY]] [--on-error {stop,skip}] \
-        [--ground-truth {single,mean}] [--overwrite]
+        [--ground-truth {single,mean}] [--images {symlink,copy}] [--overwrite]
 
 ``INPUT`` is a LabelMe JSON file or a folder of them; with ``--ground-truth
 mean`` one folder per annotator (files matched by name). Problems (unknown or
@@ -31,7 +39,10 @@ if REPO_ROOT not in sys.path:
 
 import numpy as np  # noqa: E402
 
-from mmpose_medsapiens.datasets.coco_landmarks import make_coco, write_coco  # noqa: E402
+from mmpose_medsapiens.datasets.coco_landmarks import make_coco  # noqa: E402
+from mmpose_medsapiens.datasets.release_layout import (  # noqa: E402
+    IMAGE_MODES, RELEASE_SPLITS, carve_validation, release_image_names, validation_count,
+    write_release)
 from mmpose_medsapiens.datasets.image_io import read_header_spacing  # noqa: E402
 
 
@@ -200,53 +211,67 @@ def _annotator_records(folders, names, img_root) -> list:
 
 
 def convert_labelme(inputs,
-                    out_file: str,
+                    out_dir: str,
+                    set_name: str,
                     names,
+                    split: str = 'train',
                     category_name: str = 'landmarks',
                     img_root: str = None,
                     spacing=None,
-                    check_images: bool = True,
                     overwrite: bool = False,
                     on_error: str = 'stop',
                     ground_truth: str = 'single',
-                    report: dict = None) -> str:
-    """Write one COCO JSON file for a set of LabelMe files.
+                    val_fraction: float = None,
+                    val_count: int = None,
+                    seed: int = 0,
+                    image_mode: str = 'symlink',
+                    report: dict = None) -> dict:
+    """Write one split (and a drawn validation split) of LabelMe files.
 
     Args:
         inputs (Sequence[str]): LabelMe JSON files and/or folders of them;
             with ``ground_truth='mean'``, one folder per annotator.
-        out_file (str): Output JSON path.
+        out_dir (str): The data root to write.
+        set_name (str): File prefix: ``<set>_coco_<split>_annotations.json``
+            (``head``, ``hand``, ``teeth``... as the config reads).
         names (Sequence[str]): Landmark names, in output order.
+        split (str): ``'train'``, ``'val'`` or ``'test'``. Defaults to
+            ``'train'``.
         category_name (str): Category name. Defaults to ``'landmarks'``.
-        img_root (str, optional): ``file_name`` is relative to this folder,
-            and images whose ``imagePath`` does not resolve are looked for
-            here by the JSON's stem. Defaults to the deepest folder holding
-            all the images.
+        img_root (str, optional): Images whose ``imagePath`` does not resolve
+            are looked for here by the JSON's stem.
         spacing (float | Sequence[float], optional): Pixel spacing (x, y)
             stored on every image. Without it, an image whose file states
             one (DICOM ``PixelSpacing`` / ``ImagerPixelSpacing``, MetaImage
             ``ElementSpacing``) gets that, with the tag in ``spacing_source``;
             the others get none, which is warned about and written into the
             JSON ``info``: the dataset class's default will apply.
-        check_images (bool): Require the image files to exist. Defaults to
-            True.
-        overwrite (bool): Replace an existing output file. Defaults to False.
+        overwrite (bool): Replace existing output files. Defaults to False.
         on_error (str): ``'stop'``: any problem in any file is an error
             listing every problem. ``'skip'``: files with problems are left
             out and listed in ``report``. Defaults to ``'stop'``.
         ground_truth (str): ``'single'`` or ``'mean'`` (the mean of the
             annotator folders' landmarks, matched by file stem; every
             landmark is required from every annotator).
+        val_fraction (float, optional): With ``split='train'``, the share of
+            the files drawn as the validation split.
+        val_count (int, optional): Or their exact number.
+        seed (int): Seed of the validation draw. Defaults to 0.
+        image_mode (str): ``'symlink'`` or ``'copy'`` into ``Images/``.
         report (dict, optional): Filled with ``skipped`` (``{file: [problems]}``),
             ``notes`` and ``warnings``.
 
     Returns:
-        str: ``out_file``.
+        dict: Split -> path of the written annotation file.
     """
     if on_error not in ('stop', 'skip'):
         raise ValueError(f"on_error must be 'stop' or 'skip', got {on_error!r}")
     if ground_truth not in ('single', 'mean'):
         raise ValueError(f"ground_truth must be 'single' or 'mean', got {ground_truth!r}")
+    if split not in RELEASE_SPLITS:
+        raise ValueError(f'split must be one of {RELEASE_SPLITS}, got {split!r}')
+    if split != 'train' and (val_fraction is not None or val_count is not None):
+        raise ValueError('A validation split is drawn from training files only (split="train")')
     report = {} if report is None else report
     if isinstance(inputs, str):
         inputs = [inputs]
@@ -257,7 +282,7 @@ def convert_labelme(inputs,
     else:
         records = [read_labelme(path, names, img_root) for path in list_labelme_files(inputs)]
     for record in records:
-        if check_images and record['image_path'] and not osp.isfile(record['image_path']):
+        if record['image_path'] and not osp.isfile(record['image_path']):
             record['problems'].append(f'{record["json"]}: image file {record["image_path"]} '
                                       f'does not exist')
     bad = {r['json']: r['problems'] for r in records if r['problems']}
@@ -269,57 +294,80 @@ def convert_labelme(inputs,
     records = [r for r in records if not r['problems']]
     if not records:
         raise ValueError(f'No usable LabelMe file: all {len(bad)} have problems')
-    if img_root is None:
-        img_root = osp.commonpath([osp.dirname(osp.abspath(r['image_path'])) for r in records])
-    images, without_spacing = [], []
+    file_names = release_image_names(r['image_path'] for r in records)
+
+    entries, without_spacing = [], []
     for n, r in enumerate(records):
-        entry = dict(id=n + 1,
-                     file_name=osp.relpath(r['image_path'], img_root).replace(os.sep, '/'),
-                     width=r['width'], height=r['height'], spacing=spacing)
+        entry = dict(id=n + 1, file_name=file_names[osp.abspath(r['image_path'])],
+                     width=r['width'], height=r['height'], spacing=spacing,
+                     source_json=r['json'])
         if spacing is None:
-            header_spacing, tag = (read_header_spacing(r['image_path'])
-                                   if osp.isfile(r['image_path']) else (None, None))
+            header_spacing, tag = read_header_spacing(r['image_path'])
             if header_spacing is not None:
                 entry.update(spacing=list(header_spacing), spacing_source=tag)
             else:
                 without_spacing.append(entry['file_name'])
-        images.append(entry)
-    info = dict(description='converted from LabelMe point annotations',
-                num_images=len(images), coordinates='pixels, as in the LabelMe files',
-                ground_truth=ground_truth)
-    if bad:
-        info['skipped_files'] = {f: p for f, p in bad.items()}
-    if without_spacing:
-        warning = (f'{len(without_spacing)} of {len(images)} image(s) have no pixel spacing '
-                   f'(none given with --spacing, none in the image header): the dataset class '
-                   f'default spacing will apply to them')
-        info['spacing_warning'] = warning
-        info['images_without_spacing'] = without_spacing
-        report['warnings'].append(warning)
-    coco = make_coco(images, [r['keypoints'] for r in records], category_name, names, info)
-    return write_coco(coco, out_file, overwrite=overwrite)
+        entries.append((entry, r['keypoints']))
+    parts = {split: entries}
+    carved = None
+    if split == 'train' and (val_fraction is not None or val_count is not None):
+        num_val = validation_count(len(entries), val_fraction, val_count)
+        parts['train'], parts['val'] = carve_validation(entries, num_val, seed)
+        carved = dict(from_split='train', num_val=num_val, seed=seed)
+
+    cocos = {}
+    for part, items in parts.items():
+        info = dict(description='converted from LabelMe point annotations', split=part,
+                    num_images=len(items), coordinates='pixels, as in the LabelMe files',
+                    ground_truth=ground_truth)
+        if carved:
+            info['validation_carved'] = carved
+        if bad:
+            info['skipped_files'] = {f: p for f, p in bad.items()}
+        missing = [e['file_name'] for e, _ in items if e['file_name'] in without_spacing]
+        if missing:
+            warning = (f'{len(missing)} of {len(items)} {part} image(s) have no pixel spacing '
+                       f'(none given with --spacing, none in the image header): the dataset '
+                       f'class default spacing will apply to them')
+            info['spacing_warning'] = warning
+            info['images_without_spacing'] = missing
+            report['warnings'].append(warning)
+        cocos[part] = make_coco([e for e, _ in items], [k for _, k in items], category_name,
+                                names, info)
+    return write_release(out_dir, set_name, cocos, file_names, image_mode, overwrite)
 
 
 def parse_args(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument('inputs', nargs='+', help='LabelMe JSON files or folders of them')
-    parser.add_argument('--out', required=True, help='output COCO JSON file')
+    parser.add_argument('--out-dir', required=True,
+                        help='data root to write: <set>_coco_<split>_annotations.json, Images/')
+    parser.add_argument('--set', required=True, dest='set_name',
+                        help='file prefix the config reads (head, hand, chest, leg, teeth...)')
+    parser.add_argument('--split', choices=RELEASE_SPLITS, default='train',
+                        help='the split these files form (default: train)')
     group = parser.add_mutually_exclusive_group(required=True)
     group.add_argument('--names', help='landmark names in order, comma-separated')
     group.add_argument('--names-file', help='text file with one landmark name per line')
+    val = parser.add_mutually_exclusive_group()
+    val.add_argument('--val-fraction', type=float, default=None,
+                     help='share of the training files drawn as the val split')
+    val.add_argument('--val-count', type=int, default=None,
+                     help='number of training files drawn as the val split')
+    parser.add_argument('--seed', type=int, default=0, help='seed of the validation draw')
     parser.add_argument('--category', default='landmarks', help='category name')
     parser.add_argument('--img-root', default=None,
-                        help='file names are relative to this folder (default: the deepest '
-                        'folder holding all images)')
+                        help='where to look for <JSON stem>.<ext> when imagePath does not '
+                        'resolve')
     parser.add_argument('--spacing', type=float, nargs='+', default=None, metavar='S',
                         help='pixel spacing stored on every image: S or SX SY')
-    parser.add_argument('--no-check-images', action='store_true',
-                        help='do not require the image files to exist')
     parser.add_argument('--on-error', choices=('stop', 'skip'), default='stop',
                         help='stop on any problem (default) or leave out the files that have one')
     parser.add_argument('--ground-truth', choices=('single', 'mean'), default='single',
                         help='mean: the mean of the annotator folders given as inputs')
-    parser.add_argument('--overwrite', action='store_true', help='replace an existing file')
+    parser.add_argument('--images', choices=IMAGE_MODES, default='symlink',
+                        help='how images go into OUT_DIR/Images (default: symlink)')
+    parser.add_argument('--overwrite', action='store_true', help='replace existing files')
     args = parser.parse_args(argv)
     if args.spacing is not None and len(args.spacing) > 2:
         parser.error('--spacing takes one or two values')
@@ -331,9 +379,10 @@ def main(argv=None):
     report = {}
     try:
         names = read_names(args.names, args.names_file)
-        path = convert_labelme(args.inputs, args.out, names, args.category, args.img_root,
-                               args.spacing, not args.no_check_images, args.overwrite,
-                               args.on_error, args.ground_truth, report)
+        paths = convert_labelme(args.inputs, args.out_dir, args.set_name, names, args.split,
+                                args.category, args.img_root, args.spacing, args.overwrite,
+                                args.on_error, args.ground_truth, args.val_fraction,
+                                args.val_count, args.seed, args.images, report)
     except (ValueError, OSError) as e:
         sys.exit(f'error: {e}')
     for note in report['notes']:
@@ -346,8 +395,9 @@ def main(argv=None):
                 print(f'    {problem}')
     for warning in report['warnings']:
         print(f'WARNING: {warning}')
-    print(path)
-    return path
+    for split, path in paths.items():
+        print(f'{split}: {path}')
+    return paths
 
 
 if __name__ == '__main__':

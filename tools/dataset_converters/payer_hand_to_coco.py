@@ -9,24 +9,37 @@ Expected layout (that of Payer's heatmap-regression setup)::
 
 ``SPLIT_DIR`` is one of Payer's split folders: ``cv`` (the default, 895 ids
 over the three sets), ``cv_reduced`` (the few images his repository ships),
-``cv_rand/<n>/<k>`` (random subsets of n training images).
+``cv_rand/<n>/<k>`` (random subsets of n training images); ``--cv-set``
+picks one of its three sets. Copies that come split into image folders
+instead (e.g. ``train/``, ``valid/``, ``test/`` holding ``<id>.jpg``) are
+converted with ``--split-folders train=DIR [val=DIR] test=DIR``: each split
+is the images of its folder, coordinates from ``all.csv``.
+
+Writes the layout the hand configs read (``data_root`` = ``OUT_DIR``)::
+
+    OUT_DIR/hand_coco_{train,val,test}_annotations.json
+    OUT_DIR/Images/<id>.jpg|mha        links to the images (--images copy: copies)
+
+Without a validation list or folder, ``--val-fraction`` (default 0.1) or
+``--val-count`` of the training ids, drawn with ``--seed`` (default 0), become
+the validation split; the JSON ``info`` records which.
 
 A copy of the data set often holds only some of the images its splits list.
 Such an id stops the conversion with its name unless
 ``--skip-missing-images`` is given; then every id without an image is left
 out, counted and listed (first ids printed, all of them in the JSON ``info``).
 
-Writes ``hand_coco_set{N}_{train,test}_annotations.json`` for each
-cross-validation set. No pixel spacing is stored: the hand protocol scales
-errors per image so that the wrist width (landmarks 1 and 5, 0-based) is
-50 mm. Image sizes are read from the image files (headers only for MHA).
-
-An empty coordinate pair in the CSV marks an absent landmark (visibility 0).
+No pixel spacing is stored: the hand protocol scales errors per image so
+that the wrist width (landmarks 1 and 5, 0-based) is 50 mm. Image sizes are
+read from the image files (headers only for MHA). An empty coordinate pair
+in the CSV marks an absent landmark (visibility 0).
 
 Usage:
     python tools/dataset_converters/payer_hand_to_coco.py ROOT OUT_DIR \
-        [--images-dir DIR] [--img-root DIR] [--cv-sets 1 2 3] [--split-dir cv] \
-        [--skip-missing-images] [--image-ext {auto,jpg,mha}] [--overwrite]
+        [--images-dir DIR] [--csv FILE] [--cv-set {1,2,3}] [--split-dir cv] \
+        [--split-folders train=DIR [val=DIR] test=DIR] [--val-fraction F | --val-count N] \
+        [--seed S] [--skip-missing-images] [--image-ext {auto,jpg,mha}] \
+        [--images {symlink,copy}] [--overwrite]
 """
 import argparse
 import csv
@@ -41,9 +54,11 @@ if REPO_ROOT not in sys.path:
 
 import numpy as np  # noqa: E402
 
-from mmpose_medsapiens.datasets.coco_landmarks import (ensure_new_files,  # noqa: E402
-                                                       make_coco, write_coco)
+from mmpose_medsapiens.datasets.coco_landmarks import make_coco  # noqa: E402
 from mmpose_medsapiens.datasets.image_io import read_image_size  # noqa: E402
+from mmpose_medsapiens.datasets.release_layout import (  # noqa: E402
+    IMAGE_MODES, RELEASE_SPLITS, carve_validation, release_image_names, validation_count,
+    write_release)
 from mmpose_medsapiens.datasets.xray_datasets import HAND_NAMES  # noqa: E402
 
 NUM_HAND_LANDMARKS = len(HAND_NAMES)
@@ -52,6 +67,7 @@ CV_SETS = (1, 2, 3)
 SPLITS = ('train', 'test')
 IMAGE_EXTS = ('jpg', 'mha')
 CATEGORY_NAME = 'hand'
+SET_NAME = 'hand'  # file prefix the hand configs read
 
 
 def read_payer_csv(path: str, num_landmarks: int = NUM_HAND_LANDMARKS) -> 'OrderedDict':
@@ -152,113 +168,177 @@ def find_hand_image(images_dir: str, image_id: str, image_ext: str = 'auto') -> 
     return found[0]
 
 
+def folder_ids(folder: str, image_ext: str = 'auto') -> list:
+    """Ids (file stems) of the hand images in a split folder, sorted.
+
+    Args:
+        folder (str): Folder holding ``<id>.jpg`` / ``<id>.mha``.
+        image_ext (str): ``'auto'``, ``'jpg'`` or ``'mha'``.
+
+    Returns:
+        list[str]: The ids.
+    """
+    if not osp.isdir(folder):
+        raise FileNotFoundError(f'Split folder {folder} does not exist')
+    exts = IMAGE_EXTS if image_ext == 'auto' else (image_ext, )
+    ids = sorted({osp.splitext(f)[0] for f in os.listdir(folder)
+                  if osp.splitext(f)[1].lower().lstrip('.') in exts})
+    if not ids:
+        raise FileNotFoundError(f'Split folder {folder} holds no {" or ".join(exts)} image')
+    return ids
+
+
+def payer_split_ids(root: str, split_dir: str, cv_set: int) -> dict:
+    """``train`` / ``test`` id lists of one of Payer's cross-validation sets.
+
+    Returns:
+        dict: Split -> ``(ids, list file)``.
+    """
+    if cv_set not in CV_SETS:
+        raise ValueError(f'cross-validation sets are 1, 2 and 3, got {cv_set}')
+    splits_root = osp.join(root, 'setup', split_dir)
+    if not osp.isdir(splits_root):
+        setup = osp.join(root, 'setup')
+        found = sorted(d for d in os.listdir(setup)
+                       if osp.isdir(osp.join(setup, d))) if osp.isdir(setup) else []
+        raise FileNotFoundError(f'Split folder {splits_root} does not exist (folders in setup/: '
+                                f'{", ".join(found) or "none"})')
+    return {split: (read_id_list(path), path) for split in SPLITS
+            for path in [osp.join(splits_root, f'set{cv_set}', f'{split}.txt')]}
+
+
 def convert_payer_hand(root: str,
                        out_dir: str,
                        images_dir: str = None,
-                       img_root: str = None,
-                       cv_sets=CV_SETS,
-                       image_ext: str = 'auto',
-                       overwrite: bool = False,
+                       cv_set: int = 1,
                        split_dir: str = 'cv',
+                       split_folders: dict = None,
+                       csv_path: str = None,
+                       val_fraction: float = None,
+                       val_count: int = None,
+                       seed: int = 0,
+                       image_ext: str = 'auto',
                        skip_missing_images: bool = False,
+                       image_mode: str = 'symlink',
+                       overwrite: bool = False,
                        report: dict = None) -> dict:
-    """Write train/test COCO JSON files for the chosen cross-validation sets.
+    """Write ``hand_coco_{train,val,test}`` and ``Images/`` into ``out_dir``.
 
     Args:
         root (str): Folder holding ``setup/``.
-        out_dir (str): Output folder.
-        images_dir (str, optional): Folder of ``<id>.jpg`` / ``<id>.mha``.
-            Defaults to ``root/images``.
-        img_root (str, optional): ``file_name`` is relative to this folder.
-            Defaults to ``images_dir``.
-        cv_sets (Sequence[int]): Sets among 1, 2, 3. Defaults to all.
-        image_ext (str): ``'auto'``, ``'jpg'`` or ``'mha'``.
-        overwrite (bool): Replace existing output files. Defaults to False.
+        out_dir (str): The data root to write.
+        images_dir (str, optional): Folder of ``<id>.jpg`` / ``<id>.mha`` for
+            Payer's split files. Defaults to ``root/images``.
+        cv_set (int): Payer's cross-validation set (1, 2 or 3). Defaults to 1.
         split_dir (str): Split folder under ``root/setup`` (``'cv'``,
             ``'cv_reduced'``, ``'cv_rand/10/1'``, ...). Defaults to ``'cv'``.
+        split_folders (dict, optional): Split (``train``, ``val``, ``test``)
+            -> image folder; replaces Payer's split files. ``train`` and
+            ``test`` are required.
+        csv_path (str, optional): The landmark table. Defaults to
+            ``root/setup/all.csv``.
+        val_fraction (float, optional): Share of the training ids carved out
+            as validation when no ``val`` folder is given. Defaults to 0.1
+            (when ``val_count`` is not given either).
+        val_count (int, optional): Exact number of carved validation ids.
+        seed (int): Seed of the validation draw. Defaults to 0.
+        image_ext (str): ``'auto'``, ``'jpg'`` or ``'mha'``.
         skip_missing_images (bool): Leave out ids that have no image instead
             of stopping at the first. Defaults to False.
-        report (dict, optional): Filled with ``skipped``: ``(cv_set, split)``
-            -> the ids left out for lack of an image.
+        image_mode (str): ``'symlink'`` or ``'copy'`` into ``Images/``.
+        overwrite (bool): Replace existing output files. Defaults to False.
+        report (dict, optional): Filled with ``skipped``: split -> the ids
+            left out for lack of an image.
 
     Returns:
-        dict: ``(cv_set, split)`` -> path of the written JSON.
+        dict: Split -> path of the written annotation file.
     """
     images_dir = osp.join(root, 'images') if images_dir is None else images_dir
-    img_root = images_dir if img_root is None else img_root
     if image_ext not in ('auto', ) + IMAGE_EXTS:
         raise ValueError(f'image_ext must be auto, jpg or mha, got {image_ext!r}')
-    bad_sets = [s for s in cv_sets if s not in CV_SETS]
-    if bad_sets:
-        raise ValueError(f'cross-validation sets are 1, 2 and 3, got {bad_sets}')
-    csv_path = osp.join(root, 'setup', 'all.csv')
+    csv_path = osp.join(root, 'setup', 'all.csv') if csv_path is None else csv_path
     table = read_payer_csv(csv_path)
-    splits_root = osp.join(root, 'setup', split_dir)
-    if not osp.isdir(splits_root):
-        found = sorted(d for d in os.listdir(osp.join(root, 'setup'))
-                       if osp.isdir(osp.join(root, 'setup', d))) \
-            if osp.isdir(osp.join(root, 'setup')) else []
-        raise FileNotFoundError(f'Split folder {splits_root} does not exist (folders in setup/: '
-                                f'{", ".join(found) or "none"})')
     skipped = {} if report is None else report.setdefault('skipped', {})
 
-    cocos, sizes = {}, {}
-    for cv_set in cv_sets:
-        set_ids, list_paths = {}, {}
-        for split in SPLITS:
-            list_path = osp.join(splits_root, f'set{cv_set}', f'{split}.txt')
-            ids = read_id_list(list_path)
-            unknown = [i for i in ids if i not in table]
-            if unknown:
-                raise ValueError(f'Split file {list_path}: id(s) {", ".join(unknown[:10])} are '
-                                 f'not in {csv_path}')
-            set_ids[split] = ids
-            list_paths[split] = list_path
-        leaked = sorted(set(set_ids['train']) & set(set_ids['test']))
-        if leaked:
-            raise ValueError(f'Cross-validation set {cv_set}: id(s) {", ".join(leaked[:10])} '
-                             'are in both train.txt and test.txt')
-        for split, ids in set_ids.items():
-            list_path = list_paths[split]
-            numeric = all(i.isdigit() for i in ids)
-            images, kept = [], []
-            for n, image_id in enumerate(ids):
-                try:
-                    path = find_hand_image(images_dir, image_id, image_ext)
-                except FileNotFoundError as e:
-                    if not skip_missing_images:
-                        raise FileNotFoundError(
-                            f'{e} (listed in {list_path}); pass --skip-missing-images to leave '
-                            f'out the ids this copy has no image for') from e
-                    skipped.setdefault((cv_set, split), []).append(image_id)
-                    continue
-                kept.append(image_id)
-                if path not in sizes:
-                    sizes[path] = read_image_size(path)
-                width, height = sizes[path]
-                images.append(dict(id=int(image_id) if numeric else n + 1,
-                                   file_name=osp.relpath(path, img_root).replace(os.sep, '/'),
-                                   width=width, height=height, source_id=image_id))
-            info = dict(
-                description="Digital Hand Atlas, Payer et al.'s 37 landmarks", cv_set=cv_set,
-                split=split, num_images=len(images),
-                normalization='errors scaled per image so that landmarks 1 and 5 (0-based) '
-                'are 50 mm apart', split_dir=split_dir)
-            missing = skipped.get((cv_set, split), [])
-            if missing:
-                info['skipped_ids_without_image'] = missing
-            if not images:
-                raise FileNotFoundError(f'{list_path}: none of its {len(ids)} ids has an image '
-                                        f'in {images_dir}')
-            cocos[cv_set, split] = make_coco(images, [table[i] for i in kept], CATEGORY_NAME,
-                                             HAND_LANDMARKS, info)
+    # split -> (ids, where they came from, image folder)
+    if split_folders:
+        unknown_splits = set(split_folders) - set(RELEASE_SPLITS)
+        missing_splits = {'train', 'test'} - set(split_folders)
+        if unknown_splits or missing_splits:
+            raise ValueError(f'split folders are train=DIR [val=DIR] test=DIR, got '
+                             f'{sorted(split_folders)}')
+        sources = {split: (folder_ids(folder, image_ext), folder, folder)
+                   for split, folder in split_folders.items()}
+    else:
+        sources = {split: (ids, path, images_dir)
+                   for split, (ids, path) in payer_split_ids(root, split_dir, cv_set).items()}
+    for split, (ids, where, _) in sources.items():
+        unknown = [i for i in ids if i not in table]
+        if unknown:
+            raise ValueError(f'{where}: id(s) {", ".join(unknown[:10])} are not in {csv_path}')
+    for a, b in (('train', 'test'), ('train', 'val'), ('val', 'test')):
+        if a in sources and b in sources:
+            leaked = sorted(set(sources[a][0]) & set(sources[b][0]))
+            if leaked:
+                raise ValueError(f'id(s) {", ".join(leaked[:10])} are in both {sources[a][1]} '
+                                 f'({a}) and {sources[b][1]} ({b})')
 
-    paths = {key: osp.join(out_dir, f'hand_coco_set{key[0]}_{key[1]}_annotations.json')
-             for key in cocos}
-    ensure_new_files(paths.values(), overwrite)
-    for key, coco in cocos.items():
-        write_coco(coco, paths[key], overwrite=overwrite)
-    return paths
+    # Images first: the validation draw is over the ids that have one.
+    found = {}
+    for split, (ids, where, folder) in sources.items():
+        found[split] = []
+        for image_id in ids:
+            try:
+                found[split].append((image_id, find_hand_image(folder, image_id, image_ext)))
+            except FileNotFoundError as e:
+                if not skip_missing_images:
+                    raise FileNotFoundError(
+                        f'{e} (listed in {where}); pass --skip-missing-images to leave '
+                        f'out the ids this copy has no image for') from e
+                skipped.setdefault(split, []).append(image_id)
+        if not found[split]:
+            raise FileNotFoundError(f'{where}: none of its {len(ids)} ids has an image in '
+                                    f'{folder}')
+    carved = None
+    if 'val' not in sources:
+        n_val = validation_count(len(found['train']),
+                                 0.1 if val_fraction is None and val_count is None
+                                 else val_fraction, val_count)
+        found['train'], found['val'] = carve_validation(found['train'], n_val, seed)
+        carved = dict(from_split='train', num_val=n_val, seed=seed)
+    elif val_fraction is not None or val_count is not None:
+        raise ValueError('A val folder is given: --val-fraction / --val-count do not apply')
+
+    names = release_image_names(path for pairs in found.values() for _, path in pairs)
+    cocos = {}
+    for split in RELEASE_SPLITS:
+        pairs = found[split]
+        numeric = all(i.isdigit() for i, _ in pairs)
+        images = []
+        for n, (image_id, path) in enumerate(pairs):
+            width, height = read_image_size(path)
+            images.append(dict(id=int(image_id) if numeric else n + 1,
+                               file_name=names[osp.abspath(path)], width=width, height=height,
+                               source_id=image_id))
+        info = dict(description="Digital Hand Atlas, Payer et al.'s 37 landmarks", split=split,
+                    num_images=len(images),
+                    normalization='errors scaled per image so that landmarks 1 and 5 (0-based) '
+                    'are 50 mm apart')
+        source_split = 'train' if split == 'val' and carved else split
+        if split_folders:
+            info['split_folder'] = osp.abspath(sources[source_split][1])
+        else:
+            info.update(cv_set=cv_set, split_dir=split_dir,
+                        split_file=osp.abspath(sources[source_split][1]))
+        if carved and split in ('train', 'val'):
+            info['validation_carved'] = carved
+        if skipped.get(source_split):
+            info['skipped_ids_without_image'] = skipped[source_split]
+        if not images:
+            raise ValueError(f'The {split} split would be empty')
+        cocos[split] = make_coco(images, [table[i] for i, _ in pairs], CATEGORY_NAME,
+                                 HAND_LANDMARKS, info)
+    return write_release(out_dir, SET_NAME, cocos, names, image_mode, overwrite)
 
 
 def _is_number(text: str) -> bool:
@@ -270,40 +350,60 @@ def _is_number(text: str) -> bool:
 
 def parse_args(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument('root', help='folder holding setup/all.csv and setup/cv/')
-    parser.add_argument('out_dir', help='folder for hand_coco_set<N>_<split>_annotations.json')
-    parser.add_argument('--images-dir', default=None, help='image folder (default: ROOT/images)')
-    parser.add_argument('--img-root', default=None,
-                        help='file names are relative to this folder (default: --images-dir)')
-    parser.add_argument('--cv-sets', type=int, nargs='+', choices=CV_SETS, default=list(CV_SETS),
-                        help='cross-validation sets to write (default: 1 2 3)')
+    parser.add_argument('root', help='folder holding setup/all.csv (and setup/cv/)')
+    parser.add_argument('out_dir', help='data root to write: hand_coco_<split>_annotations.json '
+                        'and Images/')
+    parser.add_argument('--images-dir', default=None,
+                        help='image folder for the split files (default: ROOT/images)')
+    parser.add_argument('--csv', default=None, help='landmark table (default: ROOT/setup/all.csv)')
+    parser.add_argument('--cv-set', type=int, choices=CV_SETS, default=1,
+                        help="Payer's cross-validation set (default: 1)")
     parser.add_argument('--split-dir', default='cv',
                         help="split folder under ROOT/setup: cv (default), cv_reduced, "
                         "cv_rand/<n>/<k>")
+    parser.add_argument('--split-folders', nargs='+', default=None, metavar='SPLIT=DIR',
+                        help='instead of split files: train=DIR [val=DIR] test=DIR, each split '
+                        'being the images of its folder')
+    group = parser.add_mutually_exclusive_group()
+    group.add_argument('--val-fraction', type=float, default=None,
+                       help='share of the training ids drawn as validation (default: 0.1)')
+    group.add_argument('--val-count', type=int, default=None,
+                       help='number of training ids drawn as validation')
+    parser.add_argument('--seed', type=int, default=0, help='seed of the validation draw')
     parser.add_argument('--skip-missing-images', action='store_true',
                         help='leave out (and list) split ids without an image instead of stopping')
     parser.add_argument('--image-ext', choices=('auto', ) + IMAGE_EXTS, default='auto',
                         help='image file type (default: whichever exists)')
-    parser.add_argument('--overwrite', action='store_true', help='replace existing JSON files')
-    return parser.parse_args(argv)
+    parser.add_argument('--images', choices=IMAGE_MODES, default='symlink',
+                        help='how images go into OUT_DIR/Images (default: symlink)')
+    parser.add_argument('--overwrite', action='store_true', help='replace existing files')
+    args = parser.parse_args(argv)
+    if args.split_folders is not None:
+        pairs = [item.partition('=') for item in args.split_folders]
+        bad = [a for a, eq, b in pairs if not eq or not b]
+        if bad:
+            parser.error(f'--split-folders takes SPLIT=DIR items, got {bad}')
+        args.split_folders = {a: b for a, _, b in pairs}
+    return args
 
 
 def main(argv=None):
     args = parse_args(argv)
     report = {}
     try:
-        paths = convert_payer_hand(args.root, args.out_dir, args.images_dir, args.img_root,
-                                   args.cv_sets, args.image_ext, args.overwrite,
-                                   args.split_dir, args.skip_missing_images, report)
+        paths = convert_payer_hand(args.root, args.out_dir, args.images_dir, args.cv_set,
+                                   args.split_dir, args.split_folders, args.csv,
+                                   args.val_fraction, args.val_count, args.seed, args.image_ext,
+                                   args.skip_missing_images, args.images, args.overwrite, report)
     except (ValueError, OSError) as e:
         sys.exit(f'error: {e}')
-    for (cv_set, split), path in paths.items():
-        missing = report['skipped'].get((cv_set, split), [])
+    for split, path in paths.items():
+        missing = report['skipped'].get(split, []) if split != 'val' else []
         note = ''
         if missing:
             first = ', '.join(missing[:10]) + (', ...' if len(missing) > 10 else '')
             note = f' (skipped {len(missing)} id(s) without an image: {first})'
-        print(f'set{cv_set} {split}: {path}{note}')
+        print(f'{split}: {path}{note}')
     return paths
 
 
