@@ -76,6 +76,46 @@ def read_dicom_header(path: str) -> dict:
     return dict(size=_size(ds, path), spacing=spacing, spacing_tag=tag)
 
 
+def probe_dicom(path: str) -> Tuple[int, int]:
+    """Check a DICOM file's structure without decoding it; return ``(w, h)``.
+
+    pydicom parses every element (a file cut inside its header or its
+    pixel data element fails to parse); for uncompressed transfer syntaxes
+    the pixel data must also hold ``Rows x Columns x SamplesPerPixel`` values
+    of ``BitsAllocated`` bits. The windowing and LUTs are not applied, so the
+    check costs file I/O only. Damage inside compressed pixel data is found
+    by the datasets' ``check_images='decode'``.
+
+    Args:
+        path (str): DICOM file.
+
+    Returns:
+        tuple[int, int]: ``(width, height)`` in pixels.
+
+    Raises:
+        ValueError: The file cannot be parsed, has no pixel data, or its
+            pixel data are shorter than its header says.
+    """
+    path = os.fspath(path)
+    ds = _dcmread(path)
+    width, height = _size(ds, path)
+    if 'PixelData' not in ds:
+        raise ValueError(f'DICOM file {path} has no pixel data')
+    syntax = getattr(getattr(ds, 'file_meta', None), 'TransferSyntaxUID', None)
+    if syntax is None or not syntax.is_compressed:
+        bits = int(ds.get('BitsAllocated', 8) or 8)
+        samples = int(ds.get('SamplesPerPixel', 1) or 1)
+        expected = (width * height * samples * bits + 7) // 8
+        actual = len(ds.PixelData)
+        if actual < expected:
+            raise ValueError(f'DICOM file {path} is truncated: its pixel data hold {actual} '
+                             f'bytes, {width}x{height}x{samples} values of {bits} bits need '
+                             f'{expected}')
+    elif not ds.PixelData:
+        raise ValueError(f'DICOM file {path} has empty pixel data')
+    return width, height
+
+
 def read_dicom(path: str) -> Tuple[np.ndarray, Optional[Tuple[float, float]], Optional[str]]:
     """Read a DICOM radiograph as displayed, in 8 bits.
 

@@ -15,7 +15,9 @@ lie, and checks that those agree with the file:
 - BMP: header sizes, and that the pixel rows fit in the file;
 - TIFF (classic, either byte order): first IFD, its size tags and that its
   strips or tiles lie inside the file;
-- MetaImage: the header, and that the pixel data fit in the file.
+- MetaImage: the header, and that the pixel data fit in the file;
+- DICOM: every element parsed by pydicom and, uncompressed, pixel data
+  as long as the header says (no decoding, no windowing).
 
 Anything else (formats without a structural check here) is decoded in full.
 What the check cannot see is damage *inside* compressed data of the right
@@ -28,7 +30,7 @@ import os.path as osp
 import struct
 from typing import Callable, Dict, Optional, Tuple
 
-from .dicom_io import is_dicom
+from .dicom_io import is_dicom, probe_dicom
 from .image_io import PathLike, _is_mha, _mha_layout, read_image_size
 
 _PNG_SIGNATURE = b'\x89PNG\r\n\x1a\n'
@@ -72,8 +74,7 @@ def probe_image(path: PathLike) -> Tuple[int, int]:
         layout = _mha_layout(path)
         return layout['width'], layout['height']
     if is_dicom(path):
-        # pydicom parses the whole structure; the decode checks the pixel data.
-        return read_image_size(path)
+        return probe_dicom(path)
     size = osp.getsize(path)
     if size == 0:
         raise ValueError(f'Image file {path} is empty')

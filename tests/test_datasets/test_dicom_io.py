@@ -88,3 +88,23 @@ def test_png_states_no_spacing(tmp_path):
     path = str(tmp_path / 'a.png')
     cv2.imwrite(path, np.zeros((4, 5), np.uint8))
     assert read_header_spacing(path) == (None, None)
+
+
+def test_build_time_probe_checks_dicom_without_decoding(tmp_path, monkeypatch):
+    from mmpose_medsapiens.datasets import dicom_io, image_header
+    path = write_dicom(tmp_path / 'p.dcm', _ramp(), WindowCenter=2048, WindowWidth=4096)
+    decoded = []
+    monkeypatch.setattr(dicom_io, 'read_dicom', lambda *a: decoded.append(a))
+    monkeypatch.setattr(image_header, 'read_image_size', lambda *a: decoded.append(a))
+    assert probe_image(path) == (30, 20) and decoded == []
+    data = open(path, 'rb').read()
+    # Cut inside the pixel data: its element no longer parses, or is short.
+    for cut in (300, 1):
+        open(path, 'wb').write(data[:-cut])
+        with pytest.raises(ValueError, match=r'p\.dcm'):
+            probe_image(path)
+    # A header that states more pixels than the data hold.
+    write_dicom(tmp_path / 'p.dcm', _ramp(), Rows=40)
+    with pytest.raises(ValueError, match=r'p\.dcm is truncated: .*1200 bytes.*30x40x1.*2400'):
+        probe_image(path)
+    assert decoded == []
