@@ -9,7 +9,7 @@ else
 PYTHON := $(CURDIR)/.venv/bin/python
 endif
 
-.PHONY: setup demo test bench check-env
+.PHONY: setup demo test bench bench-real-hand check-env
 
 setup:
 	bash tools/setup_env.sh
@@ -25,3 +25,8 @@ test: setup
 
 bench: setup
 	$(PYTHON) tools/benchmarks/run_all.py
+
+# Real hand radiographs end to end (not part of `make bench`): DATA is a local copy of
+# DonggeJia/SpatialConfiguration-Net's dataset/ plus Payer's setup/all.csv.
+bench-real-hand: setup
+	$(PYTHON) tools/benchmarks/real_hand.py $(DATA)

@@ -71,10 +71,18 @@ def tiny_config(synthetic_data, tmp_path_factory):
     return str(path)
 
 
-def run_tool(args, timeout=600, env=None, check=True):
-    """Run a command from the repo root with this interpreter; return the process."""
+def run_tool(args, timeout=600, env=None, check=True, cpu_only=False):
+    """Run a command from the repo root with this interpreter; return the process.
+
+    ``cpu_only`` hides every GPU from the command, for tests of the CPU path
+    (``CPUAmpOptimWrapper``, ``CPUDistributedDataParallel``) that the tools
+    only take without CUDA: on a GPU host they would otherwise test the GPU
+    path's choices and fail.
+    """
     full_env = dict(os.environ)
     full_env.setdefault('OMP_NUM_THREADS', '1')
+    if cpu_only:
+        full_env['CUDA_VISIBLE_DEVICES'] = ''
     full_env.update(env or {})
     proc = subprocess.run([sys.executable, *args] if not args[0].endswith('.sh') else
                           ['bash', *args], cwd=REPO_ROOT, env=full_env, timeout=timeout,

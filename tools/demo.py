@@ -27,10 +27,12 @@ import _bootstrap  # noqa: F401  (repo root on sys.path, plugin registered)
 import cv2
 import numpy as np
 from mmengine.config import Config, DictAction
+from mmengine.registry import init_default_scope
 from mmengine.runner import Runner
 
 from mmpose_medsapiens.datasets.synthetic import generate_synthetic_dataset
-from mmpose_medsapiens.evaluation import MedicalLandmarkMetric
+from mmpose.registry import DATASETS
+from mmpose_medsapiens.evaluation.mean_shape_baseline import mean_shape_baseline
 
 DEFAULT_CONFIG = osp.join(_bootstrap.REPO_ROOT, 'configs', 'demo_synthetic_ceph.py')
 
@@ -50,30 +52,12 @@ def parse_args():
     return parser.parse_args()
 
 
-def load_json(path):
-    with open(path) as f:
-        return json.load(f)
-
-
-def mean_shape_baseline(ann_files, radii):
+def mean_shape_baseline_of(cfg, radii):
     """Metrics of predicting the training mean landmark positions everywhere."""
-    train = load_json(ann_files['train'])
-    mean = np.mean([np.reshape(a['keypoints'], (-1, 3))[:, :2] for a in train['annotations']],
-                   axis=0)
-    test = load_json(ann_files['test'])
-    images = {img['id']: img for img in test['images']}
-    metric = MedicalLandmarkMetric(radii=radii)
-    samples = []
-    for ann in test['annotations']:
-        kpts = np.reshape(ann['keypoints'], (1, -1, 3))
-        img = images[ann['image_id']]
-        samples.append(dict(
-            img_id=img['id'], img_path=img['file_name'],
-            calibration=dict(spacing=img['spacing'], unit='mm', normalize=None),
-            pred_instances=dict(keypoints=mean[None]),
-            gt_instances=dict(keypoints=kpts[..., :2], keypoints_visible=kpts[..., 2] > 0)))
-    metric.process([], samples)
-    return metric.compute_metrics(metric.results)
+    init_default_scope('mmpose')
+    datasets = [DATASETS.build(dict(cfg[f'{split}_dataloader'].dataset, pipeline=[],
+                                    test_mode=True)) for split in ('train', 'test')]
+    return mean_shape_baseline(*datasets, radii=radii)
 
 
 def draw_overlays(dump_file, out_dir, num):
@@ -104,9 +88,8 @@ def main():
     out_dir = osp.abspath(args.out_dir)
     data_dir = osp.join(out_dir, 'data')
     print(f'[demo] drawing synthetic radiographs into {data_dir}')
-    data = generate_synthetic_dataset(data_dir, num_train=args.num_train, num_val=args.num_val,
-                                      num_test=args.num_test, seed=args.seed)
-    ann_files = {split: data[split] for split in ('train', 'val', 'test')}
+    generate_synthetic_dataset(data_dir, num_train=args.num_train, num_val=args.num_val,
+                               num_test=args.num_test, seed=args.seed)
 
     cfg = Config.fromfile(args.config)
     cfg.work_dir = out_dir
@@ -128,7 +111,7 @@ def main():
     model_metrics = runner.test()
 
     radii = cfg.test_evaluator[0].get('radii', (2, 2.5, 3, 4))
-    baseline = mean_shape_baseline(ann_files, radii)
+    baseline = mean_shape_baseline_of(cfg, radii)
     overlays = draw_overlays(dump_file, osp.join(out_dir, 'overlays'), args.num_overlays)
     ratio = model_metrics['MRE_mm'] / baseline['MRE_mm']
     result = dict(

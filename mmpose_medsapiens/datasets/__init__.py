@@ -1,3 +1,4 @@
+from .calibration import DEFAULT_SDR_RADII, Calibration, spacing_xy
 from .coco_landmarks import ensure_new_files, make_coco, write_coco
 from .generalist_dataset import (GENERALIST_METAINFO, GENERALIST_NAMES,
                                  MedSapiensGeneralistDataset, to_generalist)
@@ -14,6 +15,7 @@ from .xray_datasets import (ChestXrayDataset, DentalCBCTDataset, HandXrayDataset
                             ISBI2015HeadDataset, LegXrayDataset)
 
 __all__ = [
+    'Calibration', 'DEFAULT_SDR_RADII', 'spacing_xy',
     'GENERALIST_METAINFO', 'GENERALIST_NAMES', 'MedSapiensGeneralistDataset', 'to_generalist',
     'ChestXrayDataset', 'DentalCBCTDataset', 'HandXrayDataset', 'ISBI2015HeadDataset',
     'LegXrayDataset',

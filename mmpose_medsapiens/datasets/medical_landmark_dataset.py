@@ -9,6 +9,7 @@ from mmengine.logging import MMLogger
 
 from mmpose.datasets.datasets.base import BaseCocoStyleDataset
 from mmpose.registry import DATASETS
+from .calibration import DEFAULT_SDR_RADII, Calibration, spacing_xy
 from .image_header import probe_image
 from .image_io import read_image_size
 
@@ -25,7 +26,9 @@ class MedicalLandmarkDataset(BaseCocoStyleDataset):
     one annotation per image, ``bbox`` = whole image) as released with
     MedSapiens. Every sample gets a ``calibration`` dict that the
     :class:`MedicalLandmarkMetric` uses to turn pixel errors into physical
-    units, so the metric needs no per-dataset code:
+    units, so the metric needs no per-dataset code. Its rule is the public
+    :meth:`calibration` (a :class:`Calibration`); tools without a dataloader
+    ask :meth:`for_calibration` instances for it:
 
     - ``spacing``: (x, y) size of one pixel, in ``unit``. Taken from the
       image entry's ``spacing`` when present, else from ``spacing`` given to
@@ -63,7 +66,7 @@ class MedicalLandmarkDataset(BaseCocoStyleDataset):
     DEFAULT_SPACING: Optional[Tuple[float, float]] = None
     UNIT: str = 'mm'
     NORMALIZE: Optional[dict] = None
-    SDR_RADII: Tuple[float, ...] = (2.0, 2.5, 3.0, 4.0)
+    SDR_RADII: Tuple[float, ...] = DEFAULT_SDR_RADII
     #: (prefix, other prefix) pairs of annotation file names that name the
     #: same set (e.g. MedSapiens ships ``leg_coco_*`` but its configs read
     #: ``legs_coco_*``): a missing ``ann_file`` is looked for under the other.
@@ -76,7 +79,7 @@ class MedicalLandmarkDataset(BaseCocoStyleDataset):
                  num_shots: Optional[int] = None,
                  shot_seed: int = 0,
                  **kwargs):
-        self.spacing = _as_xy(spacing) if spacing is not None else self.DEFAULT_SPACING
+        self.spacing = spacing_xy(spacing) if spacing is not None else self.DEFAULT_SPACING
         if check_images not in (True, False, 'header', 'decode'):
             raise ValueError(f"check_images must be True, False, 'header' or 'decode', "
                              f'got {check_images!r}')
@@ -183,24 +186,54 @@ class MedicalLandmarkDataset(BaseCocoStyleDataset):
     def parse_data_info(self, raw_data_info: dict) -> dict:
         data_info = super().parse_data_info(raw_data_info)
         img = raw_data_info['raw_img_info']
-        data_info['calibration'] = self._calibration(img)
+        data_info['calibration'] = self.calibration(img).as_dict()
         # The box stays as MMPose's COCO parser clips it ([0, 0, W - 1, H - 1]
         # for a whole-image box), as in MedSapiens' CocoDataset: its centre and
         # scale decide the test input a released model sees.
         return data_info
 
-    def _calibration(self, img: dict) -> dict:
+    def calibration(self, img: dict) -> Calibration:
+        """The error rule of one image entry: this class's protocol.
+
+        Spacing: the entry's ``spacing``, else the ``spacing`` given to the
+        dataset, else the class ``DEFAULT_SPACING``; unit, normalisation and
+        SDR radii: the class's ``UNIT``, ``NORMALIZE`` and ``SDR_RADII``.
+        Subclasses with other rules (chest px@512, leg meta files) override
+        this method, and every tool gets the rule from here.
+
+        Args:
+            img (dict): A COCO image entry (``id``, ``width``, ``height``,
+                optional ``spacing``).
+
+        Returns:
+            Calibration: The rule.
+
+        Raises:
+            DatasetFormatError: No spacing, or an invalid one; names the
+                file and the image id.
+        """
         if 'spacing' in img:
-            spacing = _as_xy(img['spacing'])
+            spacing = img['spacing']
         elif self.spacing is not None:
             spacing = self.spacing
         else:
             self._fail(img['id'], f'no pixel spacing: the image entry has no "spacing" '
                        f'and {type(self).__name__} has no default')
-        if not all(np.isfinite(spacing)) or min(spacing) <= 0:
-            self._fail(img['id'], f'invalid pixel spacing {spacing}')
-        return dict(spacing=spacing, unit=self.UNIT, normalize=self.NORMALIZE,
-                    radii=self.SDR_RADII)
+        try:
+            return Calibration(spacing=spacing, unit=self.UNIT, normalize=self.NORMALIZE,
+                               radii=self.SDR_RADII)
+        except ValueError as e:
+            self._fail(img['id'], str(e))
+
+    @classmethod
+    def for_calibration(cls, **kwargs) -> 'MedicalLandmarkDataset':
+        """An instance that answers :meth:`calibration` without an annotation file.
+
+        Args:
+            **kwargs: Dataset arguments the rule depends on (``spacing``;
+                ``data_root`` and ``meta_dir`` for legs).
+        """
+        return cls(ann_file='', lazy_init=True, **kwargs)
 
     def _get_topdown_data_infos(self, data_list: List[dict]) -> List[dict]:
         # Every image was validated above; none is silently dropped.
@@ -214,11 +247,3 @@ class MedicalLandmarkDataset(BaseCocoStyleDataset):
         picked = np.random.default_rng(self.shot_seed).choice(
             len(ordered), self.num_shots, replace=False)
         return [ordered[i] for i in sorted(picked)]
-
-
-def _as_xy(spacing) -> Tuple[float, float]:
-    if np.isscalar(spacing):
-        return (float(spacing), float(spacing))
-    if len(spacing) != 2:
-        raise ValueError(f'spacing must be a number or (x, y), got {spacing}')
-    return (float(spacing[0]), float(spacing[1]))

@@ -224,7 +224,7 @@ def build_working_resolution_cache(dataset: Union[MedicalLandmarkDataset, dict],
             sx, sy = size[0] / width, size[1] / height
             factors[img_id] = (sx, sy, size)
             # The dataset's own rule (meta file, class default, px@512...).
-            spacing = dataset._calibration(img)['spacing']
+            spacing = dataset.calibration(img).spacing
             entry = dict(img, file_name=new_name, width=size[0], height=size[1],
                          spacing=[spacing[0] / sx, spacing[1] / sy])
             # A cache of a cache still refers to the released original.

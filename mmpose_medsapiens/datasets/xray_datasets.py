@@ -18,6 +18,7 @@ import os
 import os.path as osp
 
 from mmpose.registry import DATASETS
+from .calibration import Calibration
 from .medical_landmark_dataset import DatasetFormatError, MedicalLandmarkDataset
 from .metainfo import landmark_metainfo
 
@@ -69,9 +70,9 @@ class ChestXrayDataset(MedicalLandmarkDataset):
     UNIT = 'px@512'
     SDR_RADII = (3.0, 6.0, 9.0)
 
-    def _calibration(self, img: dict) -> dict:
+    def calibration(self, img: dict) -> Calibration:
         img = dict(img, spacing=(512.0 / img['width'], 512.0 / img['height']))
-        return super()._calibration(img)
+        return super().calibration(img)
 
 
 LEG_NAMES = tuple(f'{side}_{i}' for side in ('leg_a', 'leg_b')
@@ -118,7 +119,7 @@ class LegXrayDataset(MedicalLandmarkDataset):
                                                for i in range(LEG_LANDMARKS_PER_SIDE)]))
         super().__init__(*args, **kwargs)
 
-    def _calibration(self, img: dict) -> dict:
+    def calibration(self, img: dict) -> Calibration:
         if 'spacing' not in img:
             path = self._meta_file(img['id'])
             try:
@@ -127,7 +128,7 @@ class LegXrayDataset(MedicalLandmarkDataset):
             except (ValueError, KeyError, TypeError) as e:
                 self._fail(img['id'], f'{path}: unreadable "spacing" ({e})')
             img = dict(img, spacing=(float(col), float(row)))
-        return super()._calibration(img)
+        return super().calibration(img)
 
     def _meta_file(self, img_id) -> str:
         folder = osp.join(self.data_root or '', self.meta_dir)

@@ -39,6 +39,7 @@ def test_backbone_runs_in_bf16_head_in_fp32_weights_stay_fp32():
 
 
 def test_train_tool_amp_on_cpu(tiny_config, tmp_path):
-    proc = run_tool(['tools/train.py', tiny_config, '--amp', '--work-dir', str(tmp_path)])
+    proc = run_tool(['tools/train.py', tiny_config, '--amp', '--work-dir', str(tmp_path)],
+                    cpu_only=True)
     log = proc.stdout + proc.stderr
     assert "type='CPUAmpOptimWrapper'" in log and 'loss:' in log

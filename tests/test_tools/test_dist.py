@@ -27,7 +27,7 @@ def test_two_rank_gloo_train_and_eval_match_single_process(tiny_config, tmp_path
         custom_imports=dict(imports=['mmpose_medsapiens', 'dist_probe_hook']),
         custom_hooks=[dict(type='DistProbeHook', out_dir=str(probe_dir))])
     run_tool(['tools/dist_train.sh', probed, '2', '--work-dir', work_dir, '--cfg-options', gloo],
-             env=dict(env, PORT=_free_port(), PYTHONPATH=HELPERS))
+             env=dict(env, PORT=_free_port(), PYTHONPATH=HELPERS), cpu_only=True)
     for rank in (0, 1):
         with open(probe_dir / f'rank{rank}.json') as f:
             info = json.load(f)
@@ -39,12 +39,13 @@ def test_two_rank_gloo_train_and_eval_match_single_process(tiny_config, tmp_path
     single_out, dist_out = str(tmp_path / 'single.json'), str(tmp_path / 'dist.json')
     dump = str(tmp_path / 'preds.pkl')
     run_tool(['tools/test.py', tiny_config, ckpt, '--work-dir', str(tmp_path / 's'),
-              '--out', single_out, '--dump', dump])
+              '--out', single_out, '--dump', dump], cpu_only=True)
     with open(dump, 'rb') as f:
         dumped = pickle.load(f)
     assert len(dumped) == 5 and dumped[0]['pred_instances']['keypoints'].shape == (1, 10, 2)
     run_tool(['tools/dist_test.sh', tiny_config, ckpt, '2', '--work-dir', str(tmp_path / 'd'),
-              '--out', dist_out, '--cfg-options', gloo], env=dict(env, PORT=_free_port()))
+              '--out', dist_out, '--cfg-options', gloo], env=dict(env, PORT=_free_port()),
+             cpu_only=True)
     with open(single_out) as f:
         single = json.load(f)
     with open(dist_out) as f:

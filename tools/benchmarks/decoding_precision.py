@@ -112,9 +112,6 @@ def _dataset_class(type_name: str):
 def _calibration(cls, width: int, height: int, spacing) -> dict:
     """The calibration the dataset class attaches to a W x H image.
 
-    A bare instance runs the class's own ``_calibration`` rule (chest
-    px@512, hand wrist rule, ...) without reading any annotation file.
-
     Args:
         cls (type): A :class:`MedicalLandmarkDataset` subclass.
         width (int): Image width in pixels.
@@ -122,12 +119,10 @@ def _calibration(cls, width: int, height: int, spacing) -> dict:
         spacing (tuple, optional): The image entry's ``spacing`` (x, y);
             None for the class default.
     """
-    dataset = cls.__new__(cls)
-    dataset.spacing = cls.DEFAULT_SPACING
     img = dict(id=0, width=width, height=height)
     if spacing is not None:
         img['spacing'] = spacing
-    return dataset._calibration(img)
+    return cls.for_calibration().calibration(img).as_dict()
 
 
 def _synthetic_landmarks(geometry: dict, num_landmarks: int, num_images: int,

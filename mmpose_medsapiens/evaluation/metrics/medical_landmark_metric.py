@@ -10,6 +10,7 @@ from mmengine.evaluator import BaseMetric
 from mmengine.logging import MMLogger
 
 from mmpose.registry import METRICS
+from ...datasets.calibration import DEFAULT_SDR_RADII
 
 
 def radial_errors(pred: np.ndarray, gt: np.ndarray, calibration: dict) -> np.ndarray:
@@ -65,7 +66,7 @@ class MedicalLandmarkMetric(BaseMetric):
     """
 
     default_prefix: Optional[str] = None
-    default_radii = (2.0, 2.5, 3.0, 4.0)
+    default_radii = DEFAULT_SDR_RADII
 
     def __init__(self,
                  radii: Optional[Sequence[float]] = None,
