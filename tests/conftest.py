@@ -53,6 +53,11 @@ log_processor = dict(by_epoch=False)
 """
 
 
+def pytest_configure(config):
+    config.addinivalue_line(
+        'markers', 'slow: runs the tools in subprocesses or trains; left out by make test-fast')
+
+
 @pytest.fixture(scope='session')
 def synthetic_data(tmp_path_factory):
     """16 train / 4 val / 5 test synthetic images (5: odd, for DDP padding)."""

@@ -8,10 +8,12 @@ from mmengine.fileio import get_local_path
 from mmengine.logging import MMLogger
 
 from mmpose.datasets.datasets.base import BaseCocoStyleDataset
+from mmpose.datasets.datasets.utils import parse_pose_metainfo
 from mmpose.registry import DATASETS
 from .calibration import DEFAULT_SDR_RADII, Calibration, spacing_xy
 from .image_header import probe_image
 from .image_io import read_image_size
+from .metainfo import landmark_metainfo
 
 
 class DatasetFormatError(ValueError):
@@ -91,6 +93,8 @@ class MedicalLandmarkDataset(BaseCocoStyleDataset):
     # ---------------------------------------------------------------- loading
     def _load_annotations(self) -> Tuple[List[dict], List[dict]]:
         coco = self._read_json()
+        if 'num_keypoints' not in self._metainfo:
+            self._metainfo.update(self._metainfo_of_file(coco))
         num_keypoints = self.metainfo['num_keypoints']
         self._metainfo['CLASSES'] = coco.get('categories', [])
 
@@ -141,6 +145,17 @@ class MedicalLandmarkDataset(BaseCocoStyleDataset):
         if not data_list:
             raise DatasetFormatError(f'{self.ann_file}: no annotated images')
         return data_list, list(images.values())
+
+    def _metainfo_of_file(self, coco: dict) -> dict:
+        """Landmark names of the file's category, for a class that declares none."""
+        cats = [c for c in coco.get('categories') or [] if c.get('keypoints')]
+        if len(cats) != 1:
+            raise DatasetFormatError(
+                f'{self.ann_file}: {type(self).__name__} declares no landmarks (no METAINFO, '
+                f'no metainfo given) and the file has {len(cats)} categories with "keypoints" '
+                f'(one is needed to name them)')
+        return parse_pose_metainfo(landmark_metainfo(cats[0].get('name') or 'landmarks',
+                                                     [str(n) for n in cats[0]['keypoints']]))
 
     def _read_json(self) -> dict:
         if not osp.isfile(self.ann_file):

@@ -164,5 +164,8 @@ def test_outfile_prefix_dumps_per_image_json_and_csv(tmp_path):
                          errors=[5.0, None])]
     with open(prefix + '.per_image.csv') as f:
         table = list(csv.reader(f))
-    assert table[0][:5] == ['img_id', 'img_path', 'dataset_name', 'unit', 'MRE']
-    assert table[1] == ['5', 'x/5.png', 'd', 'mm', '5.0', '5.0', '']
+    # The columns of tools/analysis/evaluate_predictions.py's per_image.csv.
+    assert table[0] == ['dataset', 'img_id', 'img_path', 'unit', 'count', 'MRE', 'max',
+                        'worst_landmark', 'e0', 'e1']
+    assert table[1] == ['d', '5', 'x/5.png', 'mm', '1', '5.000000', '5.000000', '0',
+                        '5.000000', '']

@@ -169,13 +169,13 @@ def test_json_predictions_metrics_and_tables(inputs, capsys):
     assert _is_png(osp.join(out, 'per_landmark_mre.png'))
 
 
-def test_inclusive_radii_and_unit(inputs):
-    result = _run(inputs, '--inclusive', '--radii', '2', '3', '--unit', 'cm')
+def test_inclusive_and_other_radii(inputs):
+    result = _run(inputs, '--inclusive', '--radii', '2', '3')
     metrics = result['metrics']
     # PE <= r: the three errors of exactly 2 and the one of 3 now count.
-    assert metrics['SDR_2cm'] == pytest.approx(100 * 8 / 11)
-    assert metrics['SDR_3cm'] == pytest.approx(100 * 10 / 11)
-    assert 'SDR_4cm' not in metrics
+    assert metrics['SDR_2mm'] == pytest.approx(100 * 8 / 11)
+    assert metrics['SDR_3mm'] == pytest.approx(100 * 10 / 11)
+    assert 'SDR_4mm' not in metrics
     rows = _read_csv(osp.join(inputs['out'], 'per_landmark.csv'))
     assert list(rows[0])[-2:] == ['SDR_2', 'SDR_3']
     assert float(rows[3]['SDR_2']) == pytest.approx(50.0)  # errors 0 and 4
@@ -254,13 +254,12 @@ def test_dump_of_the_synthetic_set_gets_landmark_names(tmp_path):
     assert result['metrics']['MRE_mm'] == 0.0
 
 
-def test_dump_without_calibration_uses_ann_file_or_spacing(tmp_path):
+def test_dump_without_calibration_uses_the_dataset(tmp_path):
     dump = _dump(tmp_path / 'preds.pkl', with_calibration=False)
-    with pytest.raises(SystemExit, match=r'image id 1 \(ceph/1.png\): no calibration'):
+    with pytest.raises(SystemExit, match=r'image id 1 \(ceph/1.png\): the predictions carry no '
+                       r'calibration; pass --config or --ann-file'):
         tool.main([dump, '--out-dir', str(tmp_path / 'a')])
-    metrics = tool.main([dump, '--out-dir', str(tmp_path / 'b'), '--spacing', '0.25'])['metrics']
-    assert metrics['MRE_mm'] == pytest.approx(11 / 6 / 2)
-    # Ground truth and spacing of an annotation file take precedence.
+    # Ground truth and calibration of the dataset take precedence.
     coco = _annotation(images=(1, 2), spacings={1: [1.0, 1.0], 2: [1.0, 1.0]},
                        gt={1: [[10, 10], [20, 20], [30, 30]], 2: [[12, 10], [20, 20], [30, 40]]},
                        visible={1: [2, 2, 2], 2: [2, 2, 2]})
@@ -286,49 +285,66 @@ def test_pickle_with_other_objects_needs_trust(tmp_path):
 
 
 # ---------------------------------------------------------- protocol rules
-def test_wrist_normalisation_rule(tmp_path):
-    # Wrist landmarks 0 and 1 are 100 px apart on image 1 (0.5 mm / px once
+def _class_annotation(num_keypoints, gt, size, spacings=None):
+    """An annotation file for a dataset class with ``num_keypoints`` landmarks."""
+    full = {}
+    for img_id, points in gt.items():
+        base = [[5 + 3 * k, 5 + 2 * k] for k in range(num_keypoints)]
+        for k, xy in points.items():
+            base[k] = xy
+        full[img_id] = base
+    names = [f'l{k}' for k in range(num_keypoints)]
+    coco = _annotation(images=tuple(gt), spacings=spacings or {}, gt=full,
+                       visible={i: [2] * num_keypoints for i in gt}, size=size)
+    coco['categories'][0]['keypoints'] = names
+    return coco, full
+
+
+def _offset_predictions(full, offsets):
+    return [dict(image_id=img_id, keypoints=[
+        [x + offsets[img_id].get(k, (0, 0))[0], y + offsets[img_id].get(k, (0, 0))[1]]
+        for k, (x, y) in enumerate(points)]) for img_id, points in full.items()]
+
+
+def test_hand_class_applies_the_wrist_rule_and_its_radii(tmp_path):
+    # Wrist landmarks 1 and 5 are 100 px apart on image 1 (0.5 mm / px once
     # scaled to 50 mm) and 40 px on image 2 (1.25 mm / px).
-    gt = {1: [[10, 50], [110, 50], [50, 80]], 2: [[10, 10], [10, 50], [40, 40]]}
-    offsets = {1: [[2, 0], [0, 0], [6, 8]], 2: [[0, 0], [4, 0], [0, 2]]}
-    expected = [1.0, 0.0, 5.0, 0.0, 5.0, 2.5]
-    visible = {1: [2, 2, 2], 2: [2, 2, 2]}
-    coco = _annotation(images=(1, 2), spacings={}, gt=gt, visible=visible, size=(200, 200))
-    coco['categories'][0]['keypoints'] = ['w0', 'w1', 'tip']
+    gt = {1: {1: [10, 50], 5: [110, 50]}, 2: {1: [10, 10], 5: [10, 50]}}
+    coco, full = _class_annotation(37, gt, (200, 200))
     ann = _write(tmp_path / 'ann.json', coco)
-    preds = _write(tmp_path / 'preds.json', _predictions(gt, offsets, images=(1, 2)))
-    rule = ['--normalize-pair', '0', '1', '--normalize-distance', '50']
-    for index, extra in enumerate(([], ['--spacing', '0.3'])):  # isotropic spacing cancels
-        metrics = tool.main([preds, '--ann-file', ann, '--out-dir', str(tmp_path / f'o{index}'),
-                             *rule, *extra])['metrics']
-        assert metrics['MRE_mm'] == pytest.approx(np.mean(expected))
-        assert metrics['SDR_2mm'] == pytest.approx(100 * 3 / 6)  # 1, 0, 0
-    # Without the rule there is no calibration at all.
-    with pytest.raises(SystemExit, match='image id 1 .*no calibration'):
-        tool.main([preds, '--ann-file', ann, '--out-dir', str(tmp_path / 'o2')])
+    offsets = {1: {0: (2, 0), 2: (6, 8)}, 2: {5: (4, 0), 3: (0, 2)}}  # 1, 5; 5, 2.5 mm
+    preds = _write(tmp_path / 'preds.json', _offset_predictions(full, offsets))
+    expected = np.array([1.0, 5.0] + [0] * 35 + [5.0, 2.5] + [0] * 35)
+    result = tool.main([preds, '--ann-file', ann, '--dataset-type', 'HandXrayDataset',
+                        '--out-dir', str(tmp_path / 'o')])
+    metrics = result['metrics']
+    assert metrics['MRE_mm'] == pytest.approx(expected.mean())
+    # The hand protocol's radii 2/4/10 mm, as tools/test.py reports them.
+    assert [k for k in metrics if k.startswith('SDR_')] == ['SDR_2mm', 'SDR_4mm', 'SDR_10mm']
+    assert metrics['SDR_4mm'] == pytest.approx(100 * (1 - 2 / 74))
+    assert list(result['per_landmark'][0])[-3:] == ['SDR_2', 'SDR_4', 'SDR_10']
     # A wrist landmark without ground truth cannot scale the image.
     coco['annotations'][1]['keypoints'][5] = 0
     _write(tmp_path / 'ann.json', coco)
     with pytest.raises(SystemExit, match='image id 2 .*normalisation landmark 1 has no'):
-        tool.main([preds, '--ann-file', ann, '--out-dir', str(tmp_path / 'o3'), *rule])
+        tool.main([preds, '--ann-file', ann, '--dataset-type', 'HandXrayDataset',
+                   '--out-dir', str(tmp_path / 'o3')])
 
 
-def test_px512_rule(tmp_path):
+def test_chest_class_applies_the_px512_rule(tmp_path):
     # 1024 x 256 image: spacing (0.5, 2.0) px@512 per px, whatever its own spacing.
-    gt = {1: [[100, 100], [200, 50], [300, 200]]}
-    offsets = {1: [[4, 0], [0, 1], [6, 2]]}  # 2.0, 2.0, |(3, 4)| = 5.0
-    coco = _annotation(images=(1, ), spacings={1: [0.1, 0.1]}, gt=gt, visible={1: [2, 2, 2]},
-                       size=(1024, 256))
-    coco['categories'][0]['keypoints'] = ['a', 'b', 'c']
+    gt = {1: {0: [100, 100], 1: [200, 50], 2: [300, 200]}}
+    coco, full = _class_annotation(6, gt, (1024, 256), spacings={1: [0.1, 0.1]})
     ann = _write(tmp_path / 'ann.json', coco)
-    preds = _write(tmp_path / 'preds.json', _predictions(gt, offsets, images=(1, )))
+    offsets = {1: {0: (4, 0), 1: (0, 1), 2: (6, 2)}}  # 2.0, 2.0, |(3, 4)| = 5.0, then 0
+    preds = _write(tmp_path / 'preds.json', _offset_predictions(full, offsets))
     out = tmp_path / 'out'
-    metrics = tool.main([preds, '--ann-file', ann, '--out-dir', str(out), '--px512',
-                         '--inclusive'])['metrics']
-    assert set(metrics) == {'MRE_px@512', 'STD_px@512', 'MedianRE_px@512', 'SDR_2px@512',
-                            'SDR_2.5px@512', 'SDR_3px@512', 'SDR_4px@512'}
-    assert metrics['MRE_px@512'] == pytest.approx(3.0)
-    assert metrics['SDR_2px@512'] == pytest.approx(200 / 3)
+    metrics = tool.main([preds, '--ann-file', ann, '--dataset-type', 'ChestXrayDataset',
+                         '--out-dir', str(out), '--inclusive'])['metrics']
+    assert set(metrics) == {'MRE_px@512', 'STD_px@512', 'MedianRE_px@512', 'SDR_3px@512',
+                            'SDR_6px@512', 'SDR_9px@512'}
+    assert metrics['MRE_px@512'] == pytest.approx(9 / 6)
+    assert metrics['SDR_3px@512'] == pytest.approx(100 * 5 / 6)
     assert _read_csv(out / 'per_image.csv')[0]['unit'] == 'px@512'
 
 
@@ -367,7 +383,8 @@ def test_empty_predictions(tmp_path):
 
 
 def test_missing_calibration(tmp_path):
-    assert 'image id 3 (img_3.png): no calibration' in _bad(tmp_path, extra=())
+    message = _bad(tmp_path, extra=())
+    assert 'ann.json, image id 3: no pixel spacing' in message
 
 
 def test_duplicate_and_non_finite_predictions(tmp_path):
@@ -377,12 +394,13 @@ def test_duplicate_and_non_finite_predictions(tmp_path):
     assert 'image id 1 (img_1.png): predicted keypoints contain NaN' in _bad(tmp_path, preds)
 
 
-def test_bad_options():
+def test_bad_options(tmp_path):
     with pytest.raises(SystemExit):
-        tool.parse_args(['p.json', '--out-dir', 'o', '--normalize-pair', '0', '1'])
+        tool.parse_args(['p.json', '--out-dir', 'o', '--config', 'c.py', '--ann-file', 'a.json'])
     with pytest.raises(SystemExit):
-        tool.parse_args(['p.json', '--out-dir', 'o', '--px512', '--normalize-pair', '0', '1',
-                         '--normalize-distance', '50'])
+        tool.parse_args(['p.json', '--out-dir', 'o', '--spacing', '1', '2', '3'])
+    message = _bad(tmp_path, extra=('--dataset-type', 'NoSuchDataset'))
+    assert 'NoSuchDataset' in message
 
 
 # -------------------------------------------------------------- overwrite
@@ -420,4 +438,4 @@ def test_script_puts_the_repo_first_on_sys_path(monkeypatch, tmp_path, capsys):
         runpy.run_path(TOOL, run_name='__main__')
     assert info.value.code == 0
     assert sys.path[0] == REPO_ROOT
-    assert '--normalize-distance' in capsys.readouterr().out
+    assert '--dataset-type' in capsys.readouterr().out

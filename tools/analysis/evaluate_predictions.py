@@ -12,19 +12,19 @@
   nested (COCO keypoint results, with ``3 * K`` numbers, are accepted as
   they are).
 
-Ground truth comes from ``--ann-file`` (the package's COCO-style JSON) when
-given, else from the dump's ``gt_instances``. Each image's calibration is
-resolved as follows (a missing one is an error naming the image):
+Ground truth and calibration (spacing, unit, normalisation rule, SDR radii)
+come from the dataset class that produced the predictions, exactly as in
+``tools/test.py``:
 
-- spacing: ``(512 / W, 512 / H)`` with ``--px512`` (chest rule), else the
-  annotation file's per-image ``spacing``, else the dump's ``calibration``,
-  else ``--spacing``; with a normalisation rule and none of these, (1, 1),
-  since the rule rescales the errors anyway;
-- unit: ``--unit``, else ``px@512`` with ``--px512``, else the dump's, else
-  ``mm``;
-- normalisation: ``--normalize-pair I J --normalize-distance D`` (hand rule:
-  errors rescaled per image so that ground-truth landmarks I and J lie D
-  units apart), else the dump's, else none.
+- ``--config CONFIG [--split test]``: the config's ``<split>_dataloader``
+  dataset (type, annotation file, data root and options as configured);
+- ``--ann-file ANN [--dataset-type TYPE] [--data-root DIR] [--spacing S]``:
+  that class (default ``MedicalLandmarkDataset``, which names the landmarks
+  after the file's category) on that file; ``--spacing`` is the dataset's
+  spacing for images without their own;
+- neither: the dump's own ``gt_instances`` and ``calibration``.
+
+SDR radii: ``--radii``, else each dataset's protocol radii.
 
 Errors, MRE and SDR come from :class:`MedicalLandmarkMetric`, as in
 ``tools/test.py``. Written into ``--out-dir`` (existing files are kept unless
@@ -44,13 +44,11 @@ for files you produced.
 
 Usage:
     python tools/analysis/evaluate_predictions.py PREDICTIONS --out-dir DIR \
-        [--ann-file ANN] [--spacing S [S]] [--unit UNIT] [--px512] \
-        [--normalize-pair I J --normalize-distance D] [--radii 2 2.5 3 4] \
-        [--inclusive] [--worst 10] [--dataset-name NAME] [--trust-pickle] \
-        [--overwrite]
+        [--config CONFIG [--split test] | --ann-file ANN [--dataset-type TYPE] \
+         [--data-root DIR] [--spacing S [S]]] [--radii R ...] [--inclusive] \
+        [--worst 10] [--dataset-name NAME] [--trust-pickle] [--overwrite]
 """
 import argparse
-import csv
 import json
 import logging
 import os
@@ -64,17 +62,21 @@ if REPO_ROOT not in sys.path:
     sys.path.insert(0, REPO_ROOT)
 
 import numpy as np  # noqa: E402
+from mmengine.config import Config  # noqa: E402
 from mmengine.logging import MMLogger  # noqa: E402
+from mmengine.registry import init_default_scope  # noqa: E402
 from mmpose.registry import DATASETS  # noqa: E402
 
 import mmpose_medsapiens  # noqa: E402,F401  (registers the datasets and metric)
 from mmpose_medsapiens.datasets import MedicalLandmarkDataset  # noqa: E402
 from mmpose_medsapiens.datasets.coco_landmarks import ensure_new_files  # noqa: E402
 from mmpose_medsapiens.evaluation import MedicalLandmarkMetric  # noqa: E402
+from mmpose_medsapiens.evaluation.error_tables import (  # noqa: E402
+    group_by_dataset, per_image_rows, per_landmark_rows, table_radii, write_per_image_csv,
+    write_per_landmark_csv)
 
 OUTPUT_FILES = ('metrics.json', 'per_landmark.csv', 'per_image.csv', 'worst_images.json',
                 'cdf.png', 'per_landmark_mre.png')
-PX512_SIZE = 512.0
 
 # Globals a ``--dump`` pickle of numpy arrays needs (both numpy 1 and 2
 # spellings); anything else is refused unless ``--trust-pickle``.
@@ -202,74 +204,66 @@ def _json_records(data, path: str) -> list:
     return records
 
 
-def load_annotations(path: str) -> dict:
-    """Read the ground truth of a COCO-style landmark file.
+def build_reference(args) -> dict:
+    """Ground truth and calibration of every image, from the dataset class.
 
     Args:
-        path (str): Annotation JSON (``images``, ``annotations`` with one
-            whole-image annotation per image, ``categories``).
+        args (argparse.Namespace): ``config`` and ``split``, or ``ann_file``,
+            ``dataset_type``, ``data_root`` and ``spacing``.
 
     Returns:
-        dict: ``images`` (id -> image entry), ``gt`` (id -> ((K, 2) xy,
-        (K, ) visibility)), ``names`` (landmark names or None) and
-        ``category`` (category name or None).
+        dict: ``source`` (the file read), ``names`` (landmark names),
+        ``dataset_name`` and ``images``: img_id -> ``gt`` (K, 2),
+        ``visible`` (K, ), ``calibration`` (dict) and ``img_path``.
 
     Raises:
-        EvaluationInputError: Naming the file and image id.
+        EvaluationInputError: The dataset cannot be built; names the file.
     """
-    if not osp.isfile(path):
-        raise EvaluationInputError(f'Annotation file {path} does not exist')
+    if args.config:
+        cfg = Config.fromfile(args.config)
+        loader = cfg.get(f'{args.split}_dataloader') or {}
+        if 'dataset' not in loader:
+            raise EvaluationInputError(f'{args.config} has no {args.split}_dataloader.dataset')
+        ds_cfg = dict(loader['dataset'])
+        if 'datasets' in ds_cfg or 'dataset' in ds_cfg:
+            raise EvaluationInputError(
+                f'{args.config}: {args.split}_dataloader.dataset combines several datasets; '
+                f'evaluate each one with --ann-file ANN --dataset-type TYPE')
+    else:
+        ds_cfg = dict(type=args.dataset_type, ann_file=osp.abspath(args.ann_file),
+                      data_root=args.data_root or '')
+        if args.spacing is not None:
+            ds_cfg['spacing'] = args.spacing
+    ds_cfg.update(pipeline=[], test_mode=True, check_images=False)
+    init_default_scope('mmpose')
     try:
-        with open(path, encoding='utf-8') as f:
-            coco = json.load(f)
-    except (UnicodeDecodeError, json.JSONDecodeError) as e:
-        raise EvaluationInputError(f'{path}: not valid JSON: {e}') from e
-    if not isinstance(coco, dict) or 'images' not in coco or 'annotations' not in coco:
-        raise EvaluationInputError(f'{path}: missing top-level "images" or "annotations"')
-    images = {}
-    for img in coco['images']:
-        if img.get('id') in images:
-            raise EvaluationInputError(f'{path}, image id {img.get("id")}: duplicate image id')
-        images[img.get('id')] = img
-    gt, num_keypoints = OrderedDict(), None
-    for ann in coco['annotations']:
-        img_id = ann.get('image_id')
-        where = f'{path}, image id {img_id}'
-        if img_id not in images:
-            raise EvaluationInputError(f'{where}: annotation {ann.get("id")} refers to an '
-                                       f'unknown image')
-        if img_id in gt:
-            raise EvaluationInputError(f'{where}: more than one annotation')
-        kpts = np.asarray(ann.get('keypoints', []), dtype=np.float64)
-        if kpts.ndim != 1 or kpts.size == 0 or kpts.size % 3:
-            raise EvaluationInputError(f'{where}: "keypoints" must be 3 * K numbers')
-        kpts = kpts.reshape(-1, 3)
-        if num_keypoints is None:
-            num_keypoints = len(kpts)
-        elif len(kpts) != num_keypoints:
-            raise EvaluationInputError(f'{where}: {len(kpts)} landmarks where other images '
-                                       f'have {num_keypoints}')
-        if not np.isfinite(kpts).all():
-            raise EvaluationInputError(f'{where}: keypoints contain NaN or infinity')
-        gt[img_id] = (kpts[:, :2], kpts[:, 2])
-    if not gt:
-        raise EvaluationInputError(f'{path}: no annotations')
-    names = category = None
-    for cat in coco.get('categories') or []:
-        if cat.get('keypoints') and len(cat['keypoints']) == num_keypoints:
-            names, category = [str(n) for n in cat['keypoints']], cat.get('name')
-            break
-    return dict(images=images, gt=gt, names=names, category=category)
+        dataset = DATASETS.build(ds_cfg)
+    except (ValueError, KeyError, OSError) as e:  # DatasetFormatError is a ValueError
+        raise EvaluationInputError(str(e).strip('"\'')) from e
+    if not isinstance(dataset, MedicalLandmarkDataset):
+        raise EvaluationInputError(f'{type(dataset).__name__} is not a MedicalLandmarkDataset')
+    id2name = dataset.metainfo.get('keypoint_id2name') or {}
+    images = OrderedDict()
+    for i in range(len(dataset)):
+        info = dataset.get_data_info(i)
+        images[info['img_id']] = dict(
+            gt=np.asarray(info['keypoints'], np.float64)[0],
+            visible=np.asarray(info['keypoints_visible'], np.float64)[0],
+            calibration=info['calibration'], img_path=info['img_path'])
+    return dict(source=dataset.ann_file, images=images,
+                dataset_name=dataset.metainfo.get('dataset_name') or '',
+                names=[id2name[k] for k in sorted(id2name)] or None)
 
 
 # --------------------------------------------------------------- matching
-def build_samples(records: list, ann: dict, args) -> list:
+def build_samples(records: list, ref: dict, args) -> list:
     """Pair predictions with ground truth and calibration, as metric samples.
 
     Args:
         records (list[dict]): From :func:`load_predictions`.
-        ann (dict, optional): From :func:`load_annotations`.
-        args (argparse.Namespace): Calibration options.
+        ref (dict, optional): From :func:`build_reference`; without it the
+            dump's ground truth and calibration are used.
+        args (argparse.Namespace): ``dataset_name``.
 
     Returns:
         list[dict]: Samples for :meth:`MedicalLandmarkMetric.process`.
@@ -284,31 +278,33 @@ def build_samples(records: list, ann: dict, args) -> list:
         if rec['img_id'] in seen:
             raise EvaluationInputError(f'image id {rec["img_id"]}: more than one prediction')
         seen.add(rec['img_id'])
-    if ann is not None:
-        unknown = [rec['img_id'] for rec in records if rec['img_id'] not in ann['gt']]
+    if ref is not None:
+        unknown = [rec['img_id'] for rec in records if rec['img_id'] not in ref['images']]
         if unknown:
             raise EvaluationInputError(
                 f'image id {unknown[0]} has a prediction but no annotation in '
-                f'{args.ann_file} ({len(unknown)} such image(s): {_first(unknown)})')
-        missing = [img_id for img_id in ann['gt'] if img_id not in seen]
+                f'{ref["source"]} ({len(unknown)} such image(s): {_first(unknown)})')
+        missing = [img_id for img_id in ref['images'] if img_id not in seen]
         if missing:
             raise EvaluationInputError(
-                f'image id {missing[0]} of {args.ann_file} has no prediction '
+                f'image id {missing[0]} of {ref["source"]} has no prediction '
                 f'({len(missing)} such image(s): {_first(missing)})')
 
     samples = []
     for rec in records:
         img_id = rec['img_id']
-        img = ann['images'][img_id] if ann is not None else {}
-        img_path = rec['img_path'] or img.get('file_name')
+        truth = ref['images'][img_id] if ref is not None else dict(
+            gt=rec['gt'], visible=rec['visible'], calibration=rec['calibration'],
+            img_path=rec['img_path'])
+        img_path = rec['img_path'] or truth['img_path']
         where = f'image id {img_id}' + (f' ({img_path})' if img_path else '')
-        if ann is not None:
-            gt, visible = ann['gt'][img_id]
-        elif rec['gt'] is not None:
-            gt, visible = rec['gt'], rec['visible']
-        else:
+        if truth['gt'] is None:
             raise EvaluationInputError(f'{where}: the predictions carry no ground truth; '
-                                       f'pass --ann-file')
+                                       f'pass --config or --ann-file')
+        if truth['calibration'] is None:
+            raise EvaluationInputError(f'{where}: the predictions carry no calibration; '
+                                       f'pass --config or --ann-file (and --dataset-type)')
+        gt, visible = truth['gt'], truth['visible']
         num_keypoints = len(gt)
         pred = _prediction_xy(rec['keypoints'], num_keypoints, where)
         if not np.isfinite(pred).all():
@@ -317,13 +313,10 @@ def build_samples(records: list, ann: dict, args) -> list:
         if len(visible) != num_keypoints:
             raise EvaluationInputError(f'{where}: {len(visible)} visibility flags for '
                                        f'{num_keypoints} landmarks')
-        size = (float(img['width']), float(img['height'])) if 'width' in img and \
-            'height' in img else rec['size']
-        calibration = resolve_calibration(where, img, rec['calibration'], size, args)
-        _check_normalize(calibration['normalize'], gt, visible, where)
+        _check_normalize(truth['calibration'].get('normalize'), gt, visible, where)
         samples.append(
             dict(img_id=img_id, img_path=img_path,
-                 dataset_name=_dataset_name(rec, ann, args), calibration=calibration,
+                 dataset_name=_dataset_name(rec, ref, args), calibration=truth['calibration'],
                  pred_instances=dict(keypoints=pred[None]),
                  gt_instances=dict(keypoints=np.asarray(gt, np.float64)[None],
                                    keypoints_visible=np.asarray(visible, np.float64)[None])))
@@ -356,58 +349,6 @@ def _prediction_xy(keypoints, num_keypoints: int, where: str) -> np.ndarray:
                                f'(K, 2), (K, 3) or a flat list')
 
 
-def resolve_calibration(where: str, img: dict, dumped: dict, size, args) -> dict:
-    """The calibration of one image (see the module docstring for the order).
-
-    Args:
-        where (str): Image description for error messages.
-        img (dict): Its annotation-file entry (empty without ``--ann-file``).
-        dumped (dict, optional): The ``calibration`` stored in the dump.
-        size (tuple, optional): Original (W, H) in pixels.
-        args (argparse.Namespace): ``px512``, ``spacing``, ``unit``,
-            ``normalize_pair`` and ``normalize_distance``.
-
-    Returns:
-        dict: ``spacing`` (x, y), ``unit`` and ``normalize``.
-    """
-    dumped = dumped or {}
-    if args.normalize_pair is not None:
-        normalize = dict(pair=tuple(args.normalize_pair), distance=args.normalize_distance)
-    else:
-        normalize = dumped.get('normalize')
-    if args.px512:
-        if size is None:
-            raise EvaluationInputError(f'{where}: --px512 needs the image size; pass an '
-                                       f'--ann-file with "width" and "height"')
-        spacing = (PX512_SIZE / size[0], PX512_SIZE / size[1])
-    elif img.get('spacing') is not None:
-        spacing = _as_xy(img['spacing'], where)
-    elif dumped.get('spacing') is not None:
-        spacing = _as_xy(dumped['spacing'], where)
-    elif args.spacing is not None:
-        spacing = _as_xy(args.spacing, where)
-    elif normalize:
-        spacing = (1.0, 1.0)  # the rule rescales errors to a known distance
-    else:
-        raise EvaluationInputError(
-            f'{where}: no calibration: no "spacing" in the annotation file or the '
-            f'predictions; pass --spacing, --px512 or --normalize-pair/--normalize-distance')
-    if not all(np.isfinite(spacing)) or min(spacing) <= 0:
-        raise EvaluationInputError(f'{where}: invalid pixel spacing {spacing}')
-    unit = args.unit or ('px@512' if args.px512 else dumped.get('unit') or 'mm')
-    return dict(spacing=spacing, unit=unit, normalize=normalize)
-
-
-def _as_xy(spacing, where: str) -> tuple:
-    values = np.asarray(spacing, dtype=np.float64).ravel()
-    if values.size == 1:
-        values = np.repeat(values, 2)
-    if values.size != 2:
-        raise EvaluationInputError(f'{where}: spacing must be one number or (x, y), '
-                                   f'got {spacing}')
-    return (float(values[0]), float(values[1]))
-
-
 def _check_normalize(rule, gt, visible, where: str):
     if not rule:
         return
@@ -421,28 +362,28 @@ def _check_normalize(rule, gt, visible, where: str):
                                    f'truth')
 
 
-def _dataset_name(rec: dict, ann: dict, args) -> str:
+def _dataset_name(rec: dict, ref: dict, args) -> str:
     if rec['dataset_name']:
         return rec['dataset_name']
     if args.dataset_name:
         return args.dataset_name
-    if ann is not None and ann['category']:
-        return ann['category']
+    if ref is not None:
+        return ref['dataset_name']
     return ''
 
 
-def landmark_names(dataset_names, ann: dict) -> dict:
-    """Landmark names per dataset: the annotation file's, else a dataset class's.
+def landmark_names(dataset_names, ref: dict) -> dict:
+    """Landmark names per dataset: the reference dataset's, else a dataset class's.
 
     Args:
         dataset_names (Iterable[str]): Names found in the samples.
-        ann (dict, optional): From :func:`load_annotations`.
+        ref (dict, optional): From :func:`build_reference`.
 
     Returns:
         dict: dataset name -> list of names (only where known).
     """
-    if ann is not None and ann['names']:
-        return {name: ann['names'] for name in dataset_names}
+    if ref is not None and ref['names']:
+        return {name: ref['names'] for name in dataset_names}
     found = {}
     # Dumps carry no names, but the dataset class that produced them does.
     for cls in DATASETS.module_dict.values():
@@ -490,74 +431,6 @@ def evaluate(samples: list, radii, inclusive: bool):
     return metrics, metric.results
 
 
-def _groups(results: list) -> 'OrderedDict':
-    groups = OrderedDict()
-    for res in results:
-        groups.setdefault(res['dataset_name'], []).append(res)
-    return groups
-
-
-def _success(errors: np.ndarray, radius: float, inclusive: bool) -> np.ndarray:
-    # Same rule as the metric: strict PE < r unless --inclusive.
-    return errors <= radius if inclusive else errors < radius
-
-
-def per_landmark_rows(results: list, radii, inclusive: bool, names: dict) -> list:
-    """Count, MRE, STD and SDR (%) of every landmark, per dataset.
-
-    Args:
-        results (list[dict]): The metric's results.
-        radii (Sequence[float]): SDR radii.
-        inclusive (bool): Success rule, as for the metric.
-        names (dict): dataset name -> landmark names.
-
-    Returns:
-        list[dict]: One row per (dataset, landmark); NaN where never visible.
-    """
-    rows = []
-    for dataset, group in _groups(results).items():
-        errors = np.stack([r['errors'] for r in group])  # (N, K)
-        landmark_list = names.get(dataset) or []
-        if len(landmark_list) != errors.shape[1]:
-            landmark_list = []  # names of another landmark set
-        for k in range(errors.shape[1]):
-            col = errors[:, k][~np.isnan(errors[:, k])]
-            row = OrderedDict(dataset=dataset, unit=group[0]['unit'], landmark=k,
-                              name=landmark_list[k] if k < len(landmark_list) else '',
-                              count=int(col.size),
-                              MRE=float(col.mean()) if col.size else float('nan'),
-                              STD=float(col.std()) if col.size else float('nan'))
-            for r in radii:
-                row[f'SDR_{r:g}'] = (float(100.0 * _success(col, r, inclusive).mean())
-                                     if col.size else float('nan'))
-            rows.append(row)
-    return rows
-
-
-def per_image_rows(results: list) -> list:
-    """Mean, max and per-landmark errors of every image, in input order.
-
-    Args:
-        results (list[dict]): The metric's results.
-
-    Returns:
-        list[dict]: ``dataset``, ``img_id``, ``img_path``, ``unit``,
-        ``count``, ``MRE``, ``max``, ``worst_landmark`` and ``errors``.
-    """
-    rows = []
-    for res in results:
-        errors = np.asarray(res['errors'], dtype=np.float64)
-        valid = ~np.isnan(errors)
-        rows.append(OrderedDict(
-            dataset=res['dataset_name'], img_id=res['img_id'], img_path=res['img_path'],
-            unit=res['unit'], count=int(valid.sum()),
-            MRE=float(errors[valid].mean()) if valid.any() else float('nan'),
-            max=float(errors[valid].max()) if valid.any() else float('nan'),
-            worst_landmark=int(np.nanargmax(errors)) if valid.any() else None,
-            errors=errors))
-    return rows
-
-
 def worst_images(image_rows: list, num: int) -> list:
     """The ``num`` images of highest mean error in each dataset.
 
@@ -585,23 +458,6 @@ def worst_images(image_rows: list, num: int) -> list:
 
 
 # ---------------------------------------------------------------- writing
-def _fmt(value) -> str:
-    if value is None or (isinstance(value, float) and np.isnan(value)):
-        return ''
-    if isinstance(value, float):
-        return f'{value:.6f}'
-    return str(value)
-
-
-def write_csv(path: str, rows: list, columns: list):
-    """Write ``rows`` (dicts) as CSV with ``columns``; NaN and None as empty cells."""
-    with open(path, 'w', newline='', encoding='utf-8') as f:
-        writer = csv.writer(f)
-        writer.writerow(columns)
-        for row in rows:
-            writer.writerow([_fmt(row.get(c)) for c in columns])
-
-
 def _json_ready(value):
     if isinstance(value, dict):
         return {str(k): _json_ready(v) for k, v in value.items()}
@@ -641,7 +497,7 @@ def plot_cdf(path: str, results: list, radii):
     fig = _new_figure(7, 4.8)
     ax = fig.add_subplot(1, 1, 1)
     units, all_errors = [], []
-    for dataset, group in _groups(results).items():
+    for dataset, group in group_by_dataset(results).items():
         errors = np.concatenate([r['errors'] for r in group])
         errors = np.sort(errors[~np.isnan(errors)])
         if not errors.size:
@@ -702,15 +558,15 @@ def plot_per_landmark(path: str, landmark_rows: list):
     fig.savefig(path, dpi=120)
 
 
-def print_report(metrics: dict, landmark_rows: list, worst: list, radii):
+def print_report(metrics: dict, landmark_rows: list, worst: list):
     print('metrics:')
     for key, value in metrics.items():
         print(f'  {key:<28s} {value:10.4f}')
-    sdr_cols = [f'SDR_{r:g}' for r in radii]
-    header = f'  {"#":>3s} {"name":<28s} {"n":>5s} {"MRE":>8s} {"STD":>8s} ' + \
-        ' '.join(f'{c:>9s}' for c in sdr_cols)
     for dataset in OrderedDict.fromkeys(r['dataset'] for r in landmark_rows):
         rows = [r for r in landmark_rows if r['dataset'] == dataset]
+        sdr_cols = [k for k in rows[0] if k.startswith('SDR_')]
+        header = f'  {"#":>3s} {"name":<28s} {"n":>5s} {"MRE":>8s} {"STD":>8s} ' + \
+            ' '.join(f'{c:>9s}' for c in sdr_cols)
         print(f'\nper landmark ({dataset or "dataset"}, {rows[0]["unit"]}, SDR in %):')
         print(header)
         for r in rows:
@@ -730,39 +586,37 @@ def parse_args(argv=None):
     parser.add_argument('predictions',
                         help='tools/test.py --dump pickle, or predictions JSON')
     parser.add_argument('--out-dir', required=True, help='folder for tables and plots')
-    parser.add_argument('--ann-file', help='COCO-style ground truth with per-image "spacing" '
-                        '(optional for a dump that carries gt and calibration)')
+    parser.add_argument('--config', help="ground truth and calibration of this config's "
+                        '<split>_dataloader dataset')
+    parser.add_argument('--split', choices=('train', 'val', 'test'), default='test',
+                        help='dataloader of --config (default: test)')
+    parser.add_argument('--ann-file', help='COCO-style ground truth read by --dataset-type')
+    parser.add_argument('--dataset-type', default='MedicalLandmarkDataset',
+                        help='registered dataset class of --ann-file, whose calibration rule '
+                        'applies (e.g. HandXrayDataset, ChestXrayDataset; default: '
+                        'MedicalLandmarkDataset)')
+    parser.add_argument('--data-root', default=None, help='data_root of --dataset-type')
     parser.add_argument('--spacing', type=float, nargs='+', metavar='S',
-                        help='pixel spacing (one number, or x y) for images without one')
-    parser.add_argument('--unit', help='unit of the errors (default: mm, px@512 with --px512)')
-    parser.add_argument('--px512', action='store_true',
-                        help='chest rule: spacing = (512 / W, 512 / H), errors in px@512')
-    parser.add_argument('--normalize-pair', type=int, nargs=2, metavar=('I', 'J'),
-                        help='hand rule: rescale errors so that gt landmarks I and J ...')
-    parser.add_argument('--normalize-distance', type=float, metavar='D',
-                        help='... lie D units apart (e.g. --normalize-pair 1 5 '
-                        '--normalize-distance 50 for the 50 mm wrist width)')
-    parser.add_argument('--radii', type=float, nargs='+', default=[2, 2.5, 3, 4],
-                        help='SDR radii in the error unit (default: 2 2.5 3 4)')
+                        help="the dataset's pixel spacing (one number, or x y) for images "
+                        'without one')
+    parser.add_argument('--radii', type=float, nargs='+', default=None,
+                        help="SDR radii in the error unit (default: each dataset's protocol "
+                        'radii)')
     parser.add_argument('--inclusive', action='store_true',
                         help='count PE <= r as success (default: strict PE < r)')
     parser.add_argument('--worst', type=int, default=10,
                         help='number of worst images to list per dataset (default: 10)')
     parser.add_argument('--dataset-name',
-                        help='label for predictions without one (default: the category name)')
+                        help="label for predictions without one (default: the dataset's)")
     parser.add_argument('--trust-pickle', action='store_true',
                         help='unpickle dumps without the numpy-only allow-list')
     parser.add_argument('--overwrite', action='store_true', help='replace existing outputs')
     args = parser.parse_args(argv)
-    if (args.normalize_pair is None) != (args.normalize_distance is None):
-        parser.error('--normalize-pair and --normalize-distance go together')
-    if args.normalize_distance is not None and not args.normalize_distance > 0:
-        parser.error('--normalize-distance must be positive')
-    if args.px512 and args.normalize_pair is not None:
-        parser.error('--px512 and --normalize-pair are different protocols; choose one')
+    if args.config and args.ann_file:
+        parser.error('--config and --ann-file are two sources of ground truth; choose one')
     if args.spacing is not None and len(args.spacing) not in (1, 2):
         parser.error('--spacing takes one number or two (x y)')
-    if any(not r > 0 for r in args.radii):
+    if args.radii is not None and any(not r > 0 for r in args.radii):
         parser.error('--radii must be positive')
     if args.worst < 0:
         parser.error('--worst must be >= 0')
@@ -785,31 +639,24 @@ def run(args) -> dict:
     ensure_new_files(files.values(), args.overwrite)
 
     records = load_predictions(args.predictions, args.trust_pickle)
-    ann = load_annotations(args.ann_file) if args.ann_file else None
-    samples = build_samples(records, ann, args)
+    ref = build_reference(args) if args.config or args.ann_file else None
+    samples = build_samples(records, ref, args)
     metrics, results = evaluate(samples, args.radii, args.inclusive)
 
-    names = landmark_names({s['dataset_name'] for s in samples}, ann)
-    landmark_rows = per_landmark_rows(results, args.radii, args.inclusive, names)
+    names = landmark_names({s['dataset_name'] for s in samples}, ref)
+    landmark_rows = per_landmark_rows(results, names, args.radii, args.inclusive)
     image_rows = per_image_rows(results)
     worst = worst_images(image_rows, args.worst)
 
     os.makedirs(out_dir, exist_ok=True)
     write_json(files['metrics.json'], dict(metrics))
-    write_csv(files['per_landmark.csv'], landmark_rows,
-              ['dataset', 'unit', 'landmark', 'name', 'count', 'MRE', 'STD'] +
-              [f'SDR_{r:g}' for r in args.radii])
-    num_errors = max(len(row['errors']) for row in image_rows)
-    error_cols = [f'e{k}' for k in range(num_errors)]
-    csv_rows = [dict(row, **dict(zip(error_cols, row['errors']))) for row in image_rows]
-    write_csv(files['per_image.csv'], csv_rows,
-              ['dataset', 'img_id', 'img_path', 'unit', 'count', 'MRE', 'max',
-               'worst_landmark'] + error_cols)
+    write_per_landmark_csv(files['per_landmark.csv'], landmark_rows)
+    write_per_image_csv(files['per_image.csv'], image_rows)
     write_json(files['worst_images.json'], worst)
-    plot_cdf(files['cdf.png'], results, args.radii)
+    plot_cdf(files['cdf.png'], results, table_radii(results, args.radii))
     plot_per_landmark(files['per_landmark_mre.png'], landmark_rows)
 
-    print_report(metrics, landmark_rows, worst, args.radii)
+    print_report(metrics, landmark_rows, worst)
     print(f'\nwrote {", ".join(OUTPUT_FILES)} in {out_dir}')
     return dict(metrics=metrics, per_landmark=landmark_rows, per_image=image_rows,
                 worst=worst, files=files)

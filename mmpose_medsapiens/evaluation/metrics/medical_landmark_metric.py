@@ -1,5 +1,4 @@
 """Success detection rate and mean radial error in physical units."""
-import csv
 import json
 import os
 from collections import OrderedDict, defaultdict
@@ -11,6 +10,7 @@ from mmengine.logging import MMLogger
 
 from mmpose.registry import METRICS
 from ...datasets.calibration import DEFAULT_SDR_RADII
+from ..error_tables import per_image_rows, per_landmark_rows, write_per_image_csv
 
 
 def radial_errors(pred: np.ndarray, gt: np.ndarray, calibration: dict) -> np.ndarray:
@@ -137,16 +137,7 @@ class MedicalLandmarkMetric(BaseMetric):
             os.makedirs(dirname, exist_ok=True)
         with open(f'{self.outfile_prefix}.per_image.json', 'w') as f:
             json.dump(rows, f, indent=1)
-        num_kpts = max(len(r['errors']) for r in rows)
-        with open(f'{self.outfile_prefix}.per_image.csv', 'w', newline='') as f:
-            writer = csv.writer(f)
-            writer.writerow(['img_id', 'img_path', 'dataset_name', 'unit', 'MRE'] +
-                            [f'error_{k}' for k in range(num_kpts)])
-            for row in rows:
-                valid = [e for e in row['errors'] if e is not None]
-                writer.writerow([row['img_id'], row['img_path'], row['dataset_name'], row['unit'],
-                                 np.mean(valid) if valid else ''] +
-                                ['' if e is None else e for e in row['errors']])
+        write_per_image_csv(f'{self.outfile_prefix}.per_image.csv', per_image_rows(results))
 
     def _summary(self, results: List[dict], unit: str) -> Dict[str, float]:
         errors = np.concatenate([r['errors'] for r in results])
@@ -166,14 +157,12 @@ class MedicalLandmarkMetric(BaseMetric):
 
     def _log_per_landmark(self, groups: Dict[str, List[dict]]) -> None:
         logger = MMLogger.get_current_instance()
+        id2name = (self.dataset_meta or {}).get('keypoint_id2name', {})
         for dataset_name, group in groups.items():
-            errors = np.stack([r['errors'] for r in group])  # (N, K)
-            unit = group[0]['unit']
-            names = (self.dataset_meta or {}).get('keypoint_id2name', {})
-            lines = [f'per-landmark MRE ({dataset_name or "dataset"}, {unit}):']
-            for k in range(errors.shape[1]):
-                col = errors[:, k]
-                col = col[~np.isnan(col)]
-                mre = f'{col.mean():.3f}' if col.size else 'n/a'
-                lines.append(f'  {k:3d} {names.get(k, ""):<28s} {mre}')
+            names = [id2name.get(k, '') for k in range(len(group[0]['errors']))]
+            rows = per_landmark_rows(group, {dataset_name: names}, inclusive=self.inclusive)
+            lines = [f'per-landmark MRE ({dataset_name or "dataset"}, {group[0]["unit"]}):']
+            for row in rows:
+                mre = f'{row["MRE"]:.3f}' if row['count'] else 'n/a'
+                lines.append(f'  {row["landmark"]:3d} {row["name"]:<28s} {mre}')
             logger.info('\n'.join(lines))

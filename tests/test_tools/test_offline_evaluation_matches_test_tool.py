@@ -1,0 +1,67 @@
+"""``tools/test.py --dump`` then the offline evaluator: the same numbers, for every class."""
+import importlib.util
+import json
+import os.path as osp
+
+import pytest
+import torch
+from mmengine.config import Config
+from mmengine.registry import init_default_scope
+
+from conftest import REPO_ROOT, derived_config, run_tool, write_landmark_set
+from mmpose.registry import MODELS
+
+pytestmark = pytest.mark.slow
+
+TOOL = osp.join(REPO_ROOT, 'tools', 'analysis', 'evaluate_predictions.py')
+# class -> (landmarks, per-image spacing written into the file or None)
+CLASSES = {
+    'ISBI2015HeadDataset': (19, None),
+    'HandXrayDataset': (37, None),
+    'ChestXrayDataset': (6, None),
+    'LegXrayDataset': (26, [0.15, 0.15]),
+    'DentalCBCTDataset': (16, None),
+}
+
+
+def _tool():
+    spec = importlib.util.spec_from_file_location('evaluate_predictions_cli', TOOL)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+@pytest.mark.parametrize('dataset_type', list(CLASSES))
+def test_offline_metrics_equal_test_tool_metrics(dataset_type, tiny_config, tmp_path):
+    num_keypoints, spacing = CLASSES[dataset_type]
+    data = tmp_path / 'data'
+    write_landmark_set(data, num_keypoints, [(64, 80), (70, 80), (64, 90), (60, 80)],
+                       spacing=spacing)
+    dataset = dict(type=dataset_type, data_root=str(data), ann_file='ann.json',
+                   data_prefix=dict(img='Images/'))
+    config = derived_config(
+        tiny_config, tmp_path / 'cfg.py', model=dict(head=dict(out_channels=num_keypoints)),
+        train_dataloader=dict(dataset=dataset), val_dataloader=dict(dataset=dataset),
+        test_dataloader=dict(dataset=dataset))
+    # A randomly initialised model: its errors are large, uneven and fixed.
+    init_default_scope('mmpose')
+    torch.manual_seed(0)
+    model = MODELS.build(Config.fromfile(config).model)
+    ckpt = str(tmp_path / 'model.pth')
+    torch.save(dict(state_dict=model.state_dict(), meta=dict()), ckpt)
+
+    online, dump = tmp_path / 'metrics.json', tmp_path / 'preds.pkl'
+    run_tool(['tools/test.py', config, ckpt, '--work-dir', str(tmp_path / 'w'), '--out',
+              str(online), '--dump', str(dump)])
+    with open(online) as f:
+        expected = json.load(f)
+    assert any(k.startswith('SDR_') for k in expected)
+
+    tool = _tool()
+    from_config = tool.main([str(dump), '--config', config, '--out-dir', str(tmp_path / 'a')])
+    from_dump = tool.main([str(dump), '--out-dir', str(tmp_path / 'b')])
+    from_ann = tool.main([str(dump), '--ann-file', str(data / 'ann.json'), '--dataset-type',
+                          dataset_type, '--data-root', str(data), '--out-dir',
+                          str(tmp_path / 'c')])
+    for result in (from_config, from_dump, from_ann):
+        assert dict(result['metrics']) == expected  # exactly, keys and values
