@@ -1,14 +1,34 @@
+import os.path as osp
+import re
+
 from setuptools import find_packages, setup
+
+HERE = osp.dirname(osp.abspath(__file__))
+# Build-time pins of tools/constraints.txt that are not run-time requirements.
+BUILD_ONLY = ('setuptools', )
 
 
 def readme():
-    with open('README.md', encoding='utf-8') as f:
+    with open(osp.join(HERE, 'README.md'), encoding='utf-8') as f:
         return f.read()
+
+
+def version():
+    with open(osp.join(HERE, 'mmpose_medsapiens', 'version.py'), encoding='utf-8') as f:
+        return re.search(r"__version__ = '([^']+)'", f.read()).group(1)
+
+
+def pinned_requirements():
+    """The run-time pins of tools/constraints.txt, the one list of versions."""
+    with open(osp.join(HERE, 'tools', 'constraints.txt'), encoding='utf-8') as f:
+        lines = [line.split('#')[0].strip() for line in f]
+    return [line for line in lines
+            if line and re.split(r'[=<>!~ ]', line, 1)[0] not in BUILD_ONLY]
 
 
 setup(
     name='mmpose_medsapiens',
-    version='0.1.0',
+    version=version(),
     description='MedSapiens for MMPose: Sapiens ViT + LoRA anatomical landmark detection',
     long_description=readme(),
     long_description_content_type='text/markdown',
@@ -18,23 +38,7 @@ setup(
     python_requires='>=3.8',
     # mmcv must come with its compiled ops (mmpose.models imports mmcv.ops):
     # install it from OpenMMLab's wheel index or run tools/setup_env.sh.
-    install_requires=[
-        'torch>=1.13',
-        'torchvision',
-        'numpy<2',
-        'opencv-python>=4.10,<4.11',
-        'mmengine==0.10.7',
-        'mmcv==2.1.0',
-        'mmdet==3.3.0',
-        'mmpose==1.3.2',
-        'mmpretrain==1.2.0',
-        # MedSapiens' training pipeline (Blur, MedianBlur, CoarseDropout through
-        # MMPose's Albumentation wrapper); 1.3.1 takes the wrapper's argument
-        # names (max_holes, max_height, ...) and numpy<2.
-        'albumentations==1.3.1',
-        # DICOM radiographs (modality LUT, VOI window, spacing from the header).
-        'pydicom==2.4.4',
-    ],
+    install_requires=['torch>=1.13', 'torchvision'] + pinned_requirements(),
     extras_require={'tests': ['pytest', 'matplotlib']},
     zip_safe=False,
 )

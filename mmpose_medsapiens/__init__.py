@@ -14,5 +14,5 @@ from .evaluation import *  # noqa: E402,F401,F403
 from .models import *  # noqa: E402,F401,F403
 from .apis import *  # noqa: E402,F401,F403
 
-__version__ = '0.1.0'
+from .version import __version__  # noqa: E402,F401
 

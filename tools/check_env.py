@@ -9,30 +9,41 @@ Usage:
 import argparse
 import importlib
 import os
+import re
 import sys
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 
-# (module, required version prefix or None, extra import proving it works)
-REQUIRED = [
-    ('torch', None, None),
-    ('torchvision', None, None),
-    ('numpy', '1.', None),
-    ('cv2', '4.10.', None),
-    ('mmengine', '0.10.7', None),
-    ('mmcv', '2.1.0', 'mmcv.ops'),
-    ('mmdet', '3.3.0', None),
-    ('mmpretrain', '1.2.0', None),
-    ('mmpose', '1.3.2', 'mmpose.models'),
-    ('albumentations', '1.3.1', None),
-    ('pydicom', '2.4.4', None),
-    ('pytest', None, None),
-]
+CONSTRAINTS = os.path.join(ROOT, 'tools', 'constraints.txt')
+# Import name of each pinned distribution, and an import proving it works.
+IMPORT_NAMES = {'opencv-python': 'cv2', 'opencv-python-headless': 'cv2'}
+EXTRA_IMPORTS = {'mmcv': 'mmcv.ops', 'mmpose': 'mmpose.models'}
+UNPINNED = [('torch', None, None), ('torchvision', None, None), ('pytest', None, None)]
+BUILD_ONLY = ('setuptools', 'opencv-python-headless')  # cv2 is checked once
+
+
+def required():
+    """(module, version specifier or None, extra import) from tools/constraints.txt."""
+    out = list(UNPINNED[:2])
+    with open(CONSTRAINTS, encoding='utf-8') as f:
+        for line in f:
+            line = line.split('#')[0].strip()
+            if not line:
+                continue
+            name = re.split(r'[=<>!~ ]', line, 1)[0]
+            if name in BUILD_ONLY:
+                continue
+            out.append((IMPORT_NAMES.get(name, name), line[len(name):], EXTRA_IMPORTS.get(name)))
+    return out + UNPINNED[2:]
 
 
 def check():
     problems, versions = [], {}
-    for name, want, extra in REQUIRED:
+    try:
+        from packaging.specifiers import SpecifierSet
+    except ImportError:  # a bare interpreter: nothing is installed yet
+        return ['packaging: cannot import (the stack is not installed)'], versions
+    for name, want, extra in required():
         try:
             mod = importlib.import_module(name)
             if extra:
@@ -42,8 +53,8 @@ def check():
             continue
         version = getattr(mod, '__version__', '?')
         versions[name] = version
-        if want and not version.startswith(want):
-            problems.append(f'{name}: found {version}, need {want}*')
+        if want and version not in SpecifierSet(want):
+            problems.append(f'{name}: found {version}, need {want}')
     try:
         mod = importlib.import_module('mmpose_medsapiens')
         where = os.path.dirname(os.path.dirname(os.path.abspath(mod.__file__)))

@@ -25,13 +25,23 @@ WHEEL_DIR="$CACHE_DIR/wheels"
 LOG_DIR="$CACHE_DIR/logs"
 mkdir -p "$WHEEL_DIR" "$LOG_DIR"
 
-# Pins; README "Stack" explains why each exists.
-PIN_MMENGINE="mmengine==0.10.7"
-PIN_MMCV_VERSION="2.1.0"
-PIN_MMDET="mmdet==3.3.0"
-PIN_MMPOSE="mmpose==1.3.2"
-PIN_MMPRETRAIN="mmpretrain==1.2.0"
+# Pins come from tools/constraints.txt only; README "Stack" explains each.
 CONSTRAINTS="$ROOT/tools/constraints.txt"
+pin() {
+    local line
+    line="$(grep -E "^$1(==|<|>|!|~)" "$CONSTRAINTS" | head -n 1)"
+    if [[ -z "$line" ]]; then
+        printf '[setup] %s has no pin for %s\n' "$CONSTRAINTS" "$1" >&2
+        exit 1
+    fi
+    printf '%s' "$line"
+}
+PIN_MMENGINE="$(pin mmengine)"
+PIN_MMCV_VERSION="$(pin mmcv)"
+PIN_MMCV_VERSION="${PIN_MMCV_VERSION#mmcv==}"
+PIN_MMDET="$(pin mmdet)"
+PIN_MMPOSE="$(pin mmpose)"
+PIN_MMPRETRAIN="$(pin mmpretrain)"
 
 say() { printf '\033[1m[setup]\033[0m %s\n' "$*"; }
 
@@ -104,7 +114,7 @@ fi
 # wheel (keyed by torch version) valid.
 TORCH_PINS="$CACHE_DIR/torch-resolved-$("$PY" -c 'import sys; print(f"py{sys.version_info[0]}{sys.version_info[1]}")').txt"
 # One pip call for torch and the base pins: each call costs a resolution.
-BASE=("numpy<2" "opencv-python>=4.10,<4.11" "setuptools<70" wheel ninja "$PIN_MMENGINE")
+BASE=("$(pin numpy)" "$(pin opencv-python)" "$(pin setuptools)" wheel ninja "$PIN_MMENGINE")
 if ! "$PY" -c "import torch, torchvision" 2>/dev/null; then
     if [[ -s "$TORCH_PINS" ]] && run_step_soft "install torch + torchvision ($(tr '\n' ' ' <"$TORCH_PINS"), as resolved before on this machine) + base pins" \
             "${PIP[@]}" "${PIP_INSTALL[@]}" -c "$CONSTRAINTS" -r "$TORCH_PINS" "${BASE[@]}"; then
