@@ -44,8 +44,10 @@ def test_config_trains_one_iteration_and_evaluates(config, tmp_path):
         cfg[loader].update(batch_size=cfg[loader].sampler.get('batch_size', 2), num_workers=0,
                            persistent_workers=False)
     cfg.model.backbone.update(arch=TINY, init_cfg=None)
-    cfg.model.head.update(in_channels=32, deconv_out_channels=(8, 8), conv_out_channels=(8, 8))
-    cfg.optim_wrapper.paramwise_cfg.num_layers = 1
+    cfg.model.head.update(in_channels=32, deconv_out_channels=(8, 8),
+                          conv_out_channels=(8, ) * len(cfg.model.head.conv_kernel_sizes))
+    if 'paramwise_cfg' in cfg.optim_wrapper:  # layer decay over the tiny arch's one layer
+        cfg.optim_wrapper.paramwise_cfg.num_layers = 1
     cfg.train_cfg.update(max_epochs=1, val_interval=1)
     cfg.work_dir = str(tmp_path / 'work')
     cfg.experiment_name = osp.basename(config)

@@ -39,10 +39,12 @@ def test_offline_metrics_equal_test_tool_metrics(dataset_type, tiny_config, tmp_
                        spacing=spacing)
     dataset = dict(type=dataset_type, data_root=str(data), ann_file='ann.json',
                    data_prefix=dict(img='Images/'))
+    # The tiny config's evaluator states radii; the class's protocol ones apply here.
     config = derived_config(
         tiny_config, tmp_path / 'cfg.py', model=dict(head=dict(out_channels=num_keypoints)),
         train_dataloader=dict(dataset=dataset), val_dataloader=dict(dataset=dataset),
-        test_dataloader=dict(dataset=dataset))
+        test_dataloader=dict(dataset=dataset),
+        test_evaluator=dict(_delete_=True, type='MedicalLandmarkMetric'))
     # A randomly initialised model: its errors are large, uneven and fixed.
     init_default_scope('mmpose')
     torch.manual_seed(0)
@@ -65,3 +67,15 @@ def test_offline_metrics_equal_test_tool_metrics(dataset_type, tiny_config, tmp_
                           str(tmp_path / 'c')])
     for result in (from_config, from_dump, from_ann):
         assert dict(result['metrics']) == expected  # exactly, keys and values
+    if dataset_type != 'ISBI2015HeadDataset':
+        return
+    # An evaluator with its own radii: --config takes them, as tools/test.py does.
+    own = derived_config(config, tmp_path / 'own.py', test_evaluator=dict(
+        type='MedicalLandmarkMetric', radii=(1.5, 30), inclusive=True))
+    online_own = tmp_path / 'metrics_own.json'
+    run_tool(['tools/test.py', own, ckpt, '--work-dir', str(tmp_path / 'w2'), '--out',
+              str(online_own)])
+    with open(online_own) as f:
+        expected_own = json.load(f)
+    assert dict(tool.main([str(dump), '--config', own, '--out-dir',
+                           str(tmp_path / 'd')])['metrics']) == expected_own

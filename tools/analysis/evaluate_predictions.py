@@ -24,7 +24,9 @@ come from the dataset class that produced the predictions, exactly as in
   spacing for images without their own;
 - neither: the dump's own ``gt_instances`` and ``calibration``.
 
-SDR radii: ``--radii``, else each dataset's protocol radii.
+SDR radii and success rule: ``--radii`` / ``--inclusive``, else those of the
+config's ``MedicalLandmarkMetric`` (``--config``), else each dataset's protocol
+radii and the strict ``PE < r``.
 
 Errors, MRE and SDR come from :class:`MedicalLandmarkMetric`, as in
 ``tools/test.py``. Written into ``--out-dir`` (existing files are kept unless
@@ -623,6 +625,21 @@ def parse_args(argv=None):
     return args
 
 
+def _metric_options_of_config(args) -> None:
+    """Radii and success rule of the config's evaluator, unless given here."""
+    cfg = Config.fromfile(args.config)
+    evaluators = cfg.get(f'{args.split}_evaluator') or []
+    if isinstance(evaluators, dict):
+        evaluators = [evaluators]
+    metric = next((e for e in evaluators if e.get('type') == 'MedicalLandmarkMetric'), None)
+    if metric is None:
+        return
+    if args.radii is None and metric.get('radii') is not None:
+        args.radii = [float(r) for r in metric['radii']]
+    if not args.inclusive:
+        args.inclusive = bool(metric.get('inclusive', False))
+
+
 def run(args) -> dict:
     """Evaluate and write every output; see the module docstring.
 
@@ -639,6 +656,8 @@ def run(args) -> dict:
     ensure_new_files(files.values(), args.overwrite)
 
     records = load_predictions(args.predictions, args.trust_pickle)
+    if args.config:
+        _metric_options_of_config(args)
     ref = build_reference(args) if args.config or args.ann_file else None
     samples = build_samples(records, ref, args)
     metrics, results = evaluate(samples, args.radii, args.inclusive)
