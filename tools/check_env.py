@@ -16,7 +16,7 @@ ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 
 CONSTRAINTS = os.path.join(ROOT, 'tools', 'constraints.txt')
 # Import name of each pinned distribution, and an import proving it works.
-IMPORT_NAMES = {'opencv-python': 'cv2', 'opencv-python-headless': 'cv2'}
+IMPORT_NAMES = {'opencv-python': 'cv2', 'opencv-python-headless': 'cv2', 'Pillow': 'PIL'}
 EXTRA_IMPORTS = {'mmcv': 'mmcv.ops', 'mmpose': 'mmpose.models'}
 UNPINNED = [('torch', None, None), ('torchvision', None, None), ('pytest', None, None)]
 BUILD_ONLY = ('setuptools', 'opencv-python-headless')  # cv2 is checked once

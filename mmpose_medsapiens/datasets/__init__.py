@@ -1,5 +1,6 @@
 from .calibration import DEFAULT_SDR_RADII, Calibration, spacing_xy
-from .coco_landmarks import ensure_new_files, make_coco, write_coco
+from .coco_landmarks import make_coco, write_coco
+from .file_writing import ensure_new_files, write_atomically
 from .generalist_dataset import (GENERALIST_METAINFO, GENERALIST_NAMES,
                                  MedSapiensGeneralistDataset, to_generalist)
 from .dicom_io import read_dicom, read_dicom_header
@@ -20,7 +21,7 @@ __all__ = [
     'ChestXrayDataset', 'DentalCBCTDataset', 'HandXrayDataset', 'ISBI2015HeadDataset',
     'LegXrayDataset',
     'DatasetFormatError', 'LoadMedicalImage', 'MedicalLandmarkDataset', 'SyntheticCephDataset',
-    'ensure_new_files', 'landmark_metainfo', 'make_coco', 'probe_image', 'read_image_size', 'read_medical_image',
+    'ensure_new_files', 'write_atomically', 'landmark_metainfo', 'make_coco', 'probe_image', 'read_image_size', 'read_medical_image',
     'read_mha', 'read_dicom', 'read_dicom_header', 'read_header_spacing', 'window_to_uint8', 'write_coco', 'build_working_resolution_cache',
     'working_resolution_size'
 ]

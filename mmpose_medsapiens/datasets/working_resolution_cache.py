@@ -62,7 +62,8 @@ import cv2
 import numpy as np
 
 from mmpose.registry import DATASETS
-from .coco_landmarks import ensure_new_files, write_atomically, write_coco
+from .coco_landmarks import write_coco
+from .file_writing import ensure_new_files, write_atomically
 from .image_io import WINDOW_PERCENTILES, read_medical_image
 from .medical_landmark_dataset import DatasetFormatError, MedicalLandmarkDataset
 

@@ -18,25 +18,12 @@ from typing import List
 import torch
 from mmengine.runner.checkpoint import CheckpointLoader
 
+from .numpy_pickle_globals import NUMPY_PICKLE_GLOBALS
+
 # "module:attribute" of every non-tensor type found in checkpoints written by
 # mmengine's Runner for MMPose models (meta.dataset_meta, message_hub,
-# optimizer and scheduler states). numpy's private module moved in 2.0,
-# hence both spellings; the ones that do not exist are ignored.
-CHECKPOINT_SAFE_GLOBALS = (
-    'mmengine.logging.history_buffer:HistoryBuffer',
-    'numpy:ndarray',
-    'numpy:dtype',
-    'numpy.core.multiarray:_reconstruct',
-    'numpy.core.multiarray:scalar',
-    'numpy._core.multiarray:_reconstruct',
-    'numpy._core.multiarray:scalar',
-    'numpy.dtypes:Float64DType',
-    'numpy.dtypes:Float32DType',
-    'numpy.dtypes:Int64DType',
-    'numpy.dtypes:Int32DType',
-    'numpy.dtypes:UInt8DType',
-    'numpy.dtypes:BoolDType',
-)
+# optimizer and scheduler states): mmengine's HistoryBuffer and numpy values.
+CHECKPOINT_SAFE_GLOBALS = ('mmengine.logging.history_buffer:HistoryBuffer', ) + NUMPY_PICKLE_GLOBALS
 
 
 # mmengine's HistoryBuffer pickles its statistics methods (``min``, ``max``,

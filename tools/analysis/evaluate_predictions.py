@@ -71,7 +71,8 @@ from mmpose.registry import DATASETS  # noqa: E402
 
 import mmpose_medsapiens  # noqa: E402,F401  (registers the datasets and metric)
 from mmpose_medsapiens.datasets import MedicalLandmarkDataset  # noqa: E402
-from mmpose_medsapiens.datasets.coco_landmarks import ensure_new_files  # noqa: E402
+from mmpose_medsapiens.datasets.file_writing import ensure_new_files  # noqa: E402
+from mmpose_medsapiens.utils.numpy_pickle_globals import NUMPY_PICKLE_GLOBALS  # noqa: E402
 from mmpose_medsapiens.evaluation import MedicalLandmarkMetric  # noqa: E402
 from mmpose_medsapiens.evaluation.error_tables import (  # noqa: E402
     group_by_dataset, per_image_rows, per_landmark_rows, table_radii, write_per_image_csv,
@@ -80,15 +81,11 @@ from mmpose_medsapiens.evaluation.error_tables import (  # noqa: E402
 OUTPUT_FILES = ('metrics.json', 'per_landmark.csv', 'per_image.csv', 'worst_images.json',
                 'cdf.png', 'per_landmark_mre.png')
 
-# Globals a ``--dump`` pickle of numpy arrays needs (both numpy 1 and 2
-# spellings); anything else is refused unless ``--trust-pickle``.
-_PICKLE_ALLOWED = {
-    ('numpy', 'ndarray'), ('numpy', 'dtype'),
-    ('numpy.core.multiarray', '_reconstruct'), ('numpy.core.multiarray', 'scalar'),
-    ('numpy._core.multiarray', '_reconstruct'), ('numpy._core.multiarray', 'scalar'),
-    ('numpy.core.numeric', '_frombuffer'), ('numpy._core.numeric', '_frombuffer'),
-    ('_codecs', 'encode'), ('collections', 'OrderedDict'),
-}
+# Globals a ``--dump`` pickle of numpy arrays needs: the package's numpy
+# allow-list, plus what pickle itself uses for bytes and ordered dicts; any
+# other object is refused unless ``--trust-pickle``.
+_PICKLE_ALLOWED = {tuple(entry.split(':')) for entry in NUMPY_PICKLE_GLOBALS} | {
+    ('_codecs', 'encode'), ('collections', 'OrderedDict')}
 
 
 class EvaluationInputError(ValueError):
