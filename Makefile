@@ -9,7 +9,7 @@ else
 PYTHON := $(CURDIR)/.venv/bin/python
 endif
 
-.PHONY: setup demo test bench bench-real-hand check-env
+.PHONY: setup demo test test-fast bench bench-real-hand check-env
 
 setup:
 	bash tools/setup_env.sh
@@ -22,6 +22,10 @@ demo: setup
 
 test: setup
 	$(PYTHON) -m pytest tests -q -p no:cacheprovider
+
+# Everything but the tests marked slow (tool subprocesses, training runs).
+test-fast: setup
+	$(PYTHON) -m pytest tests -q -p no:cacheprovider -m "not slow"
 
 bench: setup
 	$(PYTHON) tools/benchmarks/run_all.py

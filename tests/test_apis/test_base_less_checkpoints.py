@@ -109,6 +109,7 @@ def test_mmpose_inferencer_restores_the_base(kind, trained, expected, synthetic_
                                rtol=0, atol=1e-3)
 
 
+@pytest.mark.slow
 def test_infer_cli_with_both_kinds(trained, synthetic_data, tmp_path):
     image = _image(synthetic_data)
     stem = osp.splitext(osp.basename(image))[0]

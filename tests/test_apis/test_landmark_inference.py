@@ -44,6 +44,7 @@ def test_function_on_16bit_image_with_spacing(tiny_config, tiny_checkpoint, tmp_
     assert cv2.imread(png_path).shape == (90, 70, 3)
 
 
+@pytest.mark.slow
 def test_cli_on_a_folder(tiny_config, tiny_checkpoint, synthetic_data, tmp_path):
     out = tmp_path / 'pred'
     proc = run_tool(['tools/infer.py', osp.join(synthetic_data, 'images'), '--config',
@@ -68,6 +69,7 @@ def test_mmpose_inferencer_accepts_our_config(tiny_config, tiny_checkpoint, synt
     np.testing.assert_allclose(theirs, [[p['x'], p['y']] for p in ours['landmarks']], atol=1e-3)
 
 
+@pytest.mark.slow
 def test_dicom_spacing_from_the_header_unless_given(tiny_config, tiny_checkpoint, tmp_path):
     from helpers.dicom_files import write_dicom
     raw = (np.arange(90 * 70).reshape(90, 70) % 4096).astype(np.uint16)

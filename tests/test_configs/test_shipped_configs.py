@@ -27,6 +27,7 @@ def test_all_configs_are_listed():
     assert {f'sapiens_lora_{s}.py' for s in ('head', 'hand', 'chest', 'legs')} <= names
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize('config', CONFIGS, ids=osp.basename)
 def test_config_trains_one_iteration_and_evaluates(config, tmp_path):
     cfg = Config.fromfile(config)

@@ -1,4 +1,5 @@
 """``--amp`` on a CPU host trains the LoRA model under bf16 autocast."""
+import pytest
 import torch
 
 from conftest import run_tool
@@ -38,6 +39,7 @@ def test_backbone_runs_in_bf16_head_in_fp32_weights_stay_fp32():
     assert inner == [torch.float32]
 
 
+@pytest.mark.slow
 def test_train_tool_amp_on_cpu(tiny_config, tmp_path):
     proc = run_tool(['tools/train.py', tiny_config, '--amp', '--work-dir', str(tmp_path)],
                     cpu_only=True)

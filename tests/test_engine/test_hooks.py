@@ -25,6 +25,7 @@ def test_parameter_counts_split_backbone_and_head(tiny_config):
                                counts['backbone'][1] + counts['head'][1])
 
 
+@pytest.mark.slow
 def test_adapter_only_checkpoints_train_test_and_log(tiny_config, tmp_path):
     init_default_scope('mmpose')
     base_model = MODELS.build(Config.fromfile(tiny_config).model)

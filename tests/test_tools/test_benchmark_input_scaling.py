@@ -26,6 +26,7 @@ def test_flop_split_of_sapiens_03b():
     assert input_scaling.layer_flops(6144, 1024, 4096)['attention_share'] == pytest.approx(0.5)
 
 
+@pytest.mark.slow
 def test_quick_run_reports_every_size(tmp_path):
     input_scaling.main(['--quick', '--out-dir', str(tmp_path)])
     with open(tmp_path / 'input_scaling.json') as f:

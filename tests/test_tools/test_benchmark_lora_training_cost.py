@@ -3,6 +3,8 @@ import json
 import os.path as osp
 import sys
 
+import pytest
+
 REPO_ROOT = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
 sys.path.insert(0, osp.join(REPO_ROOT, 'tools', 'benchmarks'))
 
@@ -19,6 +21,7 @@ def _full_param_count(tokens):
     return patch_embed + tokens * D + L * layer + 2 * D
 
 
+@pytest.mark.slow
 def test_quick_run_reports_exact_counts(tmp_path):
     results = lora_training_cost.main(['--quick', '--out-dir', str(tmp_path)])
     with open(tmp_path / 'lora_training_cost.json') as f:

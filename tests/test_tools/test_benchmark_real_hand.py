@@ -36,6 +36,7 @@ def hand_copy(tmp_path):
     return root
 
 
+@pytest.mark.slow
 def test_quick_run_goes_through_every_step(hand_copy, tmp_path):
     result = real_hand.main([str(hand_copy), '--quick', '--epochs', '3',
                              '--max-train-minutes', '0', '--work-dir', str(tmp_path / 'w'),

@@ -3,7 +3,12 @@ import json
 import subprocess
 import sys
 
+import pytest
+
 from conftest import REPO_ROOT
+
+# Subprocess runs of the tools: left out by make test-fast.
+pytestmark = pytest.mark.slow
 
 
 def test_run_all_collects_results_and_goals(tmp_path):

@@ -76,6 +76,7 @@ def legs(tmp_path):
     return data, cfg
 
 
+@pytest.mark.slow
 def test_caches_splits_and_the_printed_options_train_on_it(legs, tmp_path, capsys):
     data, cfg = legs
     out = tmp_path / 'cache'

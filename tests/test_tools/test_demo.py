@@ -2,7 +2,12 @@
 import json
 import os.path as osp
 
+import pytest
+
 from conftest import run_tool
+
+# Subprocess runs of the tools: left out by make test-fast.
+pytestmark = pytest.mark.slow
 
 
 def test_demo_writes_metrics_baseline_and_overlays(tmp_path):

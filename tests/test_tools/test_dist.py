@@ -5,7 +5,12 @@ import pickle
 import socket
 import sys
 
+import pytest
+
 from conftest import REPO_ROOT, derived_config, run_tool
+
+# Subprocess runs of the tools: left out by make test-fast.
+pytestmark = pytest.mark.slow
 
 HELPERS = os.path.join(REPO_ROOT, 'tests', 'helpers')
 

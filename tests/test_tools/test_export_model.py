@@ -1,6 +1,7 @@
 """tools/export_model.py: merged and adapter-only exports restore the model."""
 import os.path as osp
 
+import pytest
 import torch
 from mmengine.config import Config
 from mmengine.registry import init_default_scope
@@ -18,6 +19,7 @@ def _build(cfg_path, **backbone):
     return MODELS.build(cfg.model)
 
 
+@pytest.mark.slow
 def test_merged_and_adapter_exports(tiny_config, tmp_path):
     torch.manual_seed(0)
     trained = _build(tiny_config)

@@ -3,10 +3,14 @@ import json
 import os
 import os.path as osp
 
+import pytest
 import torch
 
 from conftest import REPO_ROOT, derived_config, run_tool
 from mmpose_medsapiens.utils import safe_torch_load
+
+# Subprocess runs of the tools: left out by make test-fast.
+pytestmark = pytest.mark.slow
 
 HELPERS = osp.join(REPO_ROOT, 'tests', 'helpers')
 
