@@ -26,6 +26,9 @@ from .file_writing import ensure_new_files
 IMAGES_DIR = 'Images'
 RELEASE_SPLITS = ('train', 'val', 'test')
 IMAGE_MODES = ('symlink', 'copy')
+#: Share of the training samples drawn as validation when a source has no
+#: validation split and the user gives neither a fraction nor a count.
+DEFAULT_VAL_FRACTION = 0.1
 
 
 def annotation_file(out_dir: str, set_name: str, split: str) -> str:
@@ -96,6 +99,55 @@ def validation_count(num_ids: int, val_fraction: float = None, val_count: int = 
     return max(1, int(round(num_ids * val_fraction))) if val_fraction > 0 else 0
 
 
+def draw_validation(ids: Sequence, val_fraction: float = None, val_count: int = None,
+                    seed: int = 0, default_fraction: float = DEFAULT_VAL_FRACTION):
+    """Draw the validation split out of the training samples.
+
+    Args:
+        ids (Sequence): Training samples (any values), in their order.
+        val_fraction (float, optional): Share to draw.
+        val_count (int, optional): Or an exact count (not both).
+        seed (int): Seed of the draw. Defaults to 0.
+        default_fraction (float, optional): Share drawn when neither is
+            given. Defaults to :data:`DEFAULT_VAL_FRACTION`.
+
+    Returns:
+        tuple: ``(train, val, record)``; ``record`` is what the JSON ``info``
+        keeps of the draw (``validation_carved``).
+    """
+    if val_fraction is None and val_count is None:
+        val_fraction = default_fraction
+    num_val = validation_count(len(ids), val_fraction, val_count)
+    train, val = carve_validation(ids, num_val, seed)
+    return train, val, dict(from_split='train', num_val=num_val, seed=seed)
+
+
+def add_output_arguments(parser, drawn_from: str = None,
+                         default_fraction: float = DEFAULT_VAL_FRACTION) -> None:
+    """The output options every converter takes, on an ``argparse`` parser.
+
+    Args:
+        parser (argparse.ArgumentParser): The converter's parser.
+        drawn_from (str, optional): What a validation draw is taken from
+            (e.g. ``'TrainingData'``); adds ``--val-fraction``,
+            ``--val-count`` and ``--seed``. None for sources with a fixed
+            validation split.
+        default_fraction (float, optional): The converter's draw when
+            neither option is given (None: no draw), for the help text.
+    """
+    if drawn_from is not None:
+        group = parser.add_mutually_exclusive_group()
+        group.add_argument('--val-fraction', type=float, default=None,
+                           help=f'share of {drawn_from} drawn as validation (default: '
+                           + (f'{default_fraction:g})' if default_fraction else 'no draw)'))
+        group.add_argument('--val-count', type=int, default=None,
+                           help=f'number of {drawn_from} drawn as validation')
+        parser.add_argument('--seed', type=int, default=0, help='seed of the validation draw')
+    parser.add_argument('--images', choices=IMAGE_MODES, default='symlink',
+                        help=f'how images go into OUT_DIR/{IMAGES_DIR} (default: symlink)')
+    parser.add_argument('--overwrite', action='store_true', help='replace existing files')
+
+
 def release_image_names(paths: Iterable[str]) -> Dict[str, str]:
     """Name of each source image inside ``Images/``: its own file name.
 
@@ -122,39 +174,15 @@ def release_image_names(paths: Iterable[str]) -> Dict[str, str]:
     return names
 
 
-def planned_image_files(out_dir: str, names: Dict[str, str]) -> Dict[str, str]:
-    """Destination in ``out_dir/Images`` of each source image."""
-    return {src: osp.join(out_dir, IMAGES_DIR, name) for src, name in names.items()}
-
-
-def check_image_destinations(out_dir: str, names: Dict[str, str], overwrite: bool = False):
-    """Refuse when ``Images/`` already holds another file under a planned name.
-
-    A destination that already is the source (same file, e.g. the link of
-    an earlier run) is fine: converting twice, or each split in its own run,
-    links each image once.
-
-    Args:
-        out_dir (str): The data root being written.
-        names (dict): Source path -> name, from :func:`release_image_names`.
-        overwrite (bool): Allow replacing such files. Defaults to False.
-
-    Raises:
-        FileExistsError: Naming the clashing files.
-    """
-    if overwrite:
-        return
-    clashes = [f'{dst} (for {src})' for src, dst in planned_image_files(out_dir, names).items()
-               if osp.lexists(dst) and not _already_placed(src, dst)]
-    if clashes:
-        raise FileExistsError(f'{len(clashes)} file(s) in {osp.join(out_dir, IMAGES_DIR)} are '
-                              f'other images than the ones to place there: '
-                              f'{", ".join(clashes[:5])} (pass --overwrite to replace them)')
-
-
 def place_images(out_dir: str, names: Dict[str, str], mode: str = 'symlink',
                  overwrite: bool = False) -> int:
     """Link or copy the source images into ``out_dir/Images``.
+
+    Every destination is looked at once, before anything is placed: one that
+    already is the source (same file, e.g. the link of an earlier run, or a
+    byte-equal copy) is kept, so converting twice, or each split in its own
+    run, places each image once; another file under a planned name stops the
+    run unless ``overwrite``.
 
     Args:
         out_dir (str): The data root being written.
@@ -165,17 +193,29 @@ def place_images(out_dir: str, names: Dict[str, str], mode: str = 'symlink',
 
     Returns:
         int: Images newly placed (those already in place are not counted).
+
+    Raises:
+        FileExistsError: Naming the clashing files.
     """
     if mode not in IMAGE_MODES:
         raise ValueError(f'Image mode must be one of {IMAGE_MODES}, got {mode!r}')
-    check_image_destinations(out_dir, names, overwrite)
-    os.makedirs(osp.join(out_dir, IMAGES_DIR), exist_ok=True)
+    folder = osp.join(out_dir, IMAGES_DIR)
+    targets = {src: osp.join(folder, name) for src, name in names.items()}
+    in_place = {src: osp.lexists(dst) and _already_placed(src, dst)
+                for src, dst in targets.items()}
+    clashes = [f'{dst} (for {src})' for src, dst in targets.items()
+               if osp.lexists(dst) and not in_place[src]]
+    if clashes and not overwrite:
+        raise FileExistsError(f'{len(clashes)} file(s) in {folder} are other images than the '
+                              f'ones to place there: {", ".join(clashes[:5])} (pass '
+                              f'--overwrite to replace them)')
+    os.makedirs(folder, exist_ok=True)
     placed = 0
-    for src, dst in planned_image_files(out_dir, names).items():
+    for src, dst in targets.items():
         if not osp.isfile(src):
             raise FileNotFoundError(f'Image {src} does not exist')
         if osp.lexists(dst):
-            if _already_placed(src, dst) and (mode == 'symlink') == osp.islink(dst):
+            if in_place[src] and (mode == 'symlink') == osp.islink(dst):
                 continue
             os.remove(dst)
         if mode == 'symlink':
@@ -209,8 +249,7 @@ def write_release(out_dir: str, set_name: str, cocos: Dict[str, dict], names: Di
     """
     paths = {split: annotation_file(out_dir, set_name, split) for split in cocos}
     ensure_new_files(paths.values(), overwrite)
-    check_image_destinations(out_dir, names, overwrite)
-    place_images(out_dir, names, image_mode, overwrite)
+    place_images(out_dir, names, image_mode, overwrite)  # checks all its targets first
     for split, coco in cocos.items():
         write_coco(coco, paths[split], overwrite=overwrite)
     return paths

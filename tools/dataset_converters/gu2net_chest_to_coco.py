@@ -43,7 +43,7 @@ import numpy as np  # noqa: E402
 
 from mmpose_medsapiens.datasets.coco_landmarks import make_coco  # noqa: E402
 from mmpose_medsapiens.datasets.release_layout import (  # noqa: E402
-    IMAGE_MODES, release_image_names, write_release)
+    add_output_arguments, release_image_names, write_release)
 from mmpose_medsapiens.datasets.image_io import read_image_size  # noqa: E402
 from mmpose_medsapiens.datasets.xray_datasets import CHEST_NAMES  # noqa: E402
 
@@ -212,9 +212,7 @@ def parse_args(argv=None):
     parser.add_argument('--split-sizes', type=int, nargs=3, default=list(GU2NET_SPLIT_SIZES),
                         metavar=('TRAIN', 'VAL', 'TEST'),
                         help='image counts of the sorted split (default: 195 34 50)')
-    parser.add_argument('--images', choices=IMAGE_MODES, default='symlink',
-                        help='how images go into OUT_DIR/Images (default: symlink)')
-    parser.add_argument('--overwrite', action='store_true', help='replace existing files')
+    add_output_arguments(parser)  # GU2Net's split has its own validation part
     return parser.parse_args(argv)
 
 

@@ -46,7 +46,7 @@ import numpy as np  # noqa: E402
 
 from mmpose_medsapiens.datasets.coco_landmarks import make_coco  # noqa: E402
 from mmpose_medsapiens.datasets.release_layout import (  # noqa: E402
-    IMAGE_MODES, carve_validation, release_image_names, validation_count, write_release)
+    add_output_arguments, draw_validation, release_image_names, write_release)
 from mmpose_medsapiens.datasets.xray_datasets import ISBI2015_HEAD_NAMES  # noqa: E402
 from mmpose_medsapiens.datasets.image_io import read_image_size  # noqa: E402
 
@@ -198,11 +198,7 @@ def convert_isbi2015(root: str,
     # Output split -> (challenge split of each image, ids).
     carved = None
     if val_split == 'train':
-        num_val = validation_count(len(ids['train']),
-                                   0.1 if val_fraction is None and val_count is None
-                                   else val_fraction, val_count)
-        train_ids, val_ids = carve_validation(ids['train'], num_val, seed)
-        carved = dict(from_split='train', num_val=num_val, seed=seed)
+        train_ids, val_ids, carved = draw_validation(ids['train'], val_fraction, val_count, seed)
     else:
         train_ids, val_ids = ids['train'], ids[val_split]
     layout = dict(train=train_ids, val=val_ids,
@@ -270,17 +266,9 @@ def parse_args(argv=None):
     parser.add_argument('--val-split', choices=VAL_SPLITS, default='train',
                         help='train (default: a seeded draw from TrainingData) or a challenge '
                         'test split not used as test')
-    group = parser.add_mutually_exclusive_group()
-    group.add_argument('--val-fraction', type=float, default=None,
-                       help='share of TrainingData drawn as validation (default: 0.1)')
-    group.add_argument('--val-count', type=int, default=None,
-                       help='number of TrainingData images drawn as validation')
-    parser.add_argument('--seed', type=int, default=0, help='seed of the validation draw')
-    parser.add_argument('--images', choices=IMAGE_MODES, default='symlink',
-                        help='how images go into OUT_DIR/Images (default: symlink)')
+    add_output_arguments(parser, drawn_from='the TrainingData images')
     parser.add_argument('--allow-incomplete', action='store_true',
                         help='convert the images present instead of requiring all 400')
-    parser.add_argument('--overwrite', action='store_true', help='replace existing files')
     return parser.parse_args(argv)
 
 

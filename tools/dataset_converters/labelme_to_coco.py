@@ -41,8 +41,7 @@ import numpy as np  # noqa: E402
 
 from mmpose_medsapiens.datasets.coco_landmarks import make_coco  # noqa: E402
 from mmpose_medsapiens.datasets.release_layout import (  # noqa: E402
-    IMAGE_MODES, RELEASE_SPLITS, carve_validation, release_image_names, validation_count,
-    write_release)
+    RELEASE_SPLITS, add_output_arguments, draw_validation, release_image_names, write_release)
 from mmpose_medsapiens.datasets.image_io import read_header_spacing  # noqa: E402
 
 
@@ -311,9 +310,8 @@ def convert_labelme(inputs,
     parts = {split: entries}
     carved = None
     if split == 'train' and (val_fraction is not None or val_count is not None):
-        num_val = validation_count(len(entries), val_fraction, val_count)
-        parts['train'], parts['val'] = carve_validation(entries, num_val, seed)
-        carved = dict(from_split='train', num_val=num_val, seed=seed)
+        parts['train'], parts['val'], carved = draw_validation(entries, val_fraction, val_count,
+                                                               seed)
 
     cocos = {}
     for part, items in parts.items():
@@ -349,12 +347,7 @@ def parse_args(argv=None):
     group = parser.add_mutually_exclusive_group(required=True)
     group.add_argument('--names', help='landmark names in order, comma-separated')
     group.add_argument('--names-file', help='text file with one landmark name per line')
-    val = parser.add_mutually_exclusive_group()
-    val.add_argument('--val-fraction', type=float, default=None,
-                     help='share of the training files drawn as the val split')
-    val.add_argument('--val-count', type=int, default=None,
-                     help='number of training files drawn as the val split')
-    parser.add_argument('--seed', type=int, default=0, help='seed of the validation draw')
+    add_output_arguments(parser, drawn_from='the training files', default_fraction=None)
     parser.add_argument('--category', default='landmarks', help='category name')
     parser.add_argument('--img-root', default=None,
                         help='where to look for <JSON stem>.<ext> when imagePath does not '
@@ -365,9 +358,6 @@ def parse_args(argv=None):
                         help='stop on any problem (default) or leave out the files that have one')
     parser.add_argument('--ground-truth', choices=('single', 'mean'), default='single',
                         help='mean: the mean of the annotator folders given as inputs')
-    parser.add_argument('--images', choices=IMAGE_MODES, default='symlink',
-                        help='how images go into OUT_DIR/Images (default: symlink)')
-    parser.add_argument('--overwrite', action='store_true', help='replace existing files')
     args = parser.parse_args(argv)
     if args.spacing is not None and len(args.spacing) > 2:
         parser.error('--spacing takes one or two values')

@@ -57,8 +57,7 @@ import numpy as np  # noqa: E402
 from mmpose_medsapiens.datasets.coco_landmarks import make_coco  # noqa: E402
 from mmpose_medsapiens.datasets.image_io import read_image_size  # noqa: E402
 from mmpose_medsapiens.datasets.release_layout import (  # noqa: E402
-    IMAGE_MODES, RELEASE_SPLITS, carve_validation, release_image_names, validation_count,
-    write_release)
+    RELEASE_SPLITS, add_output_arguments, draw_validation, release_image_names, write_release)
 from mmpose_medsapiens.datasets.xray_datasets import HAND_NAMES  # noqa: E402
 
 NUM_HAND_LANDMARKS = len(HAND_NAMES)
@@ -301,11 +300,8 @@ def convert_payer_hand(root: str,
                                     f'{folder}')
     carved = None
     if 'val' not in sources:
-        n_val = validation_count(len(found['train']),
-                                 0.1 if val_fraction is None and val_count is None
-                                 else val_fraction, val_count)
-        found['train'], found['val'] = carve_validation(found['train'], n_val, seed)
-        carved = dict(from_split='train', num_val=n_val, seed=seed)
+        found['train'], found['val'], carved = draw_validation(found['train'], val_fraction,
+                                                               val_count, seed)
     elif val_fraction is not None or val_count is not None:
         raise ValueError('A val folder is given: --val-fraction / --val-count do not apply')
 
@@ -364,19 +360,11 @@ def parse_args(argv=None):
     parser.add_argument('--split-folders', nargs='+', default=None, metavar='SPLIT=DIR',
                         help='instead of split files: train=DIR [val=DIR] test=DIR, each split '
                         'being the images of its folder')
-    group = parser.add_mutually_exclusive_group()
-    group.add_argument('--val-fraction', type=float, default=None,
-                       help='share of the training ids drawn as validation (default: 0.1)')
-    group.add_argument('--val-count', type=int, default=None,
-                       help='number of training ids drawn as validation')
-    parser.add_argument('--seed', type=int, default=0, help='seed of the validation draw')
+    add_output_arguments(parser, drawn_from='the training ids')
     parser.add_argument('--skip-missing-images', action='store_true',
                         help='leave out (and list) split ids without an image instead of stopping')
     parser.add_argument('--image-ext', choices=('auto', ) + IMAGE_EXTS, default='auto',
                         help='image file type (default: whichever exists)')
-    parser.add_argument('--images', choices=IMAGE_MODES, default='symlink',
-                        help='how images go into OUT_DIR/Images (default: symlink)')
-    parser.add_argument('--overwrite', action='store_true', help='replace existing files')
     args = parser.parse_args(argv)
     if args.split_folders is not None:
         pairs = [item.partition('=') for item in args.split_folders]
