@@ -9,6 +9,7 @@ import numpy as np
 import torch.nn as nn
 from mmpose.apis import inference_topdown
 
+from mmpose_medsapiens.datasets.calibration import spacing_xy
 from mmpose_medsapiens.datasets.image_io import read_header_spacing, read_medical_image
 
 
@@ -45,8 +46,7 @@ def infer_landmarks(model: nn.Module,
     if spacing is None:
         spacing, source = read_header_spacing(image)
     if spacing is not None:
-        spacing = (float(spacing), float(spacing)) if np.isscalar(spacing) else \
-            tuple(float(s) for s in spacing)
+        spacing = spacing_xy(spacing)
     landmarks = []
     for k, ((x, y), score) in enumerate(zip(kpts, scores)):
         item = dict(index=k, name=names.get(k, str(k)), x=float(x), y=float(y),

@@ -68,6 +68,15 @@ def _size(ds, path: str) -> Tuple[int, int]:
     return int(ds.Columns), int(ds.Rows)
 
 
+def _read_image_dataset(path: str):
+    """The whole file (pixel data included, not decoded), its width and height."""
+    ds = _dcmread(path)
+    width, height = _size(ds, path)
+    if 'PixelData' not in ds:
+        raise ValueError(f'DICOM file {path} has no pixel data')
+    return ds, width, height
+
+
 def read_dicom_header(path: str) -> dict:
     """``size`` (w, h), ``spacing`` (x, y) in mm or None, ``spacing_tag``, from the header."""
     path = os.fspath(path)
@@ -97,10 +106,7 @@ def probe_dicom(path: str) -> Tuple[int, int]:
             pixel data are shorter than its header says.
     """
     path = os.fspath(path)
-    ds = _dcmread(path)
-    width, height = _size(ds, path)
-    if 'PixelData' not in ds:
-        raise ValueError(f'DICOM file {path} has no pixel data')
+    ds, width, height = _read_image_dataset(path)
     syntax = getattr(getattr(ds, 'file_meta', None), 'TransferSyntaxUID', None)
     if syntax is None or not syntax.is_compressed:
         bits = int(ds.get('BitsAllocated', 8) or 8)
@@ -133,11 +139,8 @@ def read_dicom(path: str) -> Tuple[np.ndarray, Optional[Tuple[float, float]], Op
 
     from .image_io import window_to_uint8
     path = os.fspath(path)
-    ds = _dcmread(path)
-    width, height = _size(ds, path)
+    ds, width, height = _read_image_dataset(path)
     spacing, tag = _spacing(ds, path)
-    if 'PixelData' not in ds:
-        raise ValueError(f'DICOM file {path} has no pixel data')
     try:
         pixels = ds.pixel_array
     except Exception as e:  # noqa: BLE001 - pydicom raises many types here

@@ -40,7 +40,7 @@ _EXIF_ORIENTATION = 0x0112
 # Magic bytes of the formats checked here; a file that starts with one and
 # that Pillow cannot open is corrupt, not of another format.
 _PNG_SIGNATURE = b'\x89PNG\r\n\x1a\n'
-_MAGIC = {b'\x89PNG\r\n\x1a\n': 'PNG', b'\xff\xd8\xff': 'JPEG', b'BM': 'BMP',
+_MAGIC = {_PNG_SIGNATURE: 'PNG', b'\xff\xd8\xff': 'JPEG', b'BM': 'BMP',
           b'II*\x00': 'TIFF', b'MM\x00*': 'TIFF'}
 # TIFF field types -> (struct code, size) of the integer types decoded here...
 _TIFF_TYPES = {1: ('B', 1), 3: ('H', 2), 4: ('I', 4), 16: ('Q', 8)}

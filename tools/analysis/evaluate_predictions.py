@@ -203,12 +203,13 @@ def _json_records(data, path: str) -> list:
     return records
 
 
-def build_reference(args) -> dict:
+def build_reference(args, cfg: Config = None) -> dict:
     """Ground truth and calibration of every image, from the dataset class.
 
     Args:
         args (argparse.Namespace): ``config`` and ``split``, or ``ann_file``,
             ``dataset_type``, ``data_root`` and ``spacing``.
+        cfg (Config, optional): ``args.config`` as read (read here if None).
 
     Returns:
         dict: ``source`` (the file read), ``names`` (landmark names),
@@ -219,7 +220,7 @@ def build_reference(args) -> dict:
         EvaluationInputError: The dataset cannot be built; names the file.
     """
     if args.config:
-        cfg = Config.fromfile(args.config)
+        cfg = cfg or Config.fromfile(args.config)
         loader = cfg.get(f'{args.split}_dataloader') or {}
         if 'dataset' not in loader:
             raise EvaluationInputError(f'{args.config} has no {args.split}_dataloader.dataset')
@@ -622,9 +623,8 @@ def parse_args(argv=None):
     return args
 
 
-def _metric_options_of_config(args) -> None:
+def _metric_options_of_config(args, cfg: Config) -> None:
     """Radii and success rule of the config's evaluator, unless given here."""
-    cfg = Config.fromfile(args.config)
     evaluators = cfg.get(f'{args.split}_evaluator') or []
     if isinstance(evaluators, dict):
         evaluators = [evaluators]
@@ -653,9 +653,10 @@ def run(args) -> dict:
     ensure_new_files(files.values(), args.overwrite)
 
     records = load_predictions(args.predictions, args.trust_pickle)
-    if args.config:
-        _metric_options_of_config(args)
-    ref = build_reference(args) if args.config or args.ann_file else None
+    cfg = Config.fromfile(args.config) if args.config else None  # read once: data and metric
+    if cfg is not None:
+        _metric_options_of_config(args, cfg)
+    ref = build_reference(args, cfg) if args.config or args.ann_file else None
     samples = build_samples(records, ref, args)
     metrics, results = evaluate(samples, args.radii, args.inclusive)
 
