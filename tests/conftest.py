@@ -1,4 +1,8 @@
-"""Shared fixtures: a tiny synthetic landmark set and a tiny model config."""
+"""Shared fixtures: a tiny synthetic landmark set and a tiny model config.
+
+The suite imports the plugin from its editable install (``make setup``).
+"""
+import importlib
 import os
 import os.path as osp
 import subprocess
@@ -6,12 +10,10 @@ import sys
 
 import pytest
 
-REPO_ROOT = osp.dirname(osp.dirname(osp.abspath(__file__)))
-if REPO_ROOT not in sys.path:
-    sys.path.insert(0, REPO_ROOT)
+import mmpose_medsapiens  # noqa: F401  (registers modules, safe loading)
+from mmpose_medsapiens.datasets.synthetic import generate_synthetic_dataset
 
-import mmpose_medsapiens  # noqa: E402,F401  (registers modules, safe loading)
-from mmpose_medsapiens.datasets.synthetic import generate_synthetic_dataset  # noqa: E402
+REPO_ROOT = osp.dirname(osp.dirname(osp.abspath(__file__)))
 
 # The demo config shrunk to seconds of CPU time: a 2-layer, 32-dim ViT.
 TINY_CONFIG = """
@@ -96,6 +98,22 @@ def run_tool(args, timeout=600, env=None, check=True, cpu_only=False):
         raise AssertionError(f'{args} exited {proc.returncode}\n--- stdout\n'
                              f'{proc.stdout[-4000:]}\n--- stderr\n{proc.stderr[-6000:]}')
     return proc
+
+
+def load_tool(relpath):
+    """Import the script ``tools/<relpath>`` as a module, as it runs.
+
+    ``tools/`` is not a package: as for a script, the script's own folder goes
+    first on ``sys.path``, so that its sibling helpers (the benchmarks'
+    ``_common``) import as the same modules the test imports.
+
+    Args:
+        relpath (str): Path under ``tools/``, e.g. ``'benchmarks/real_hand.py'``.
+    """
+    folder, name = osp.split(osp.join(REPO_ROOT, 'tools', relpath))
+    if folder not in sys.path:
+        sys.path.insert(0, folder)
+    return importlib.import_module(osp.splitext(name)[0])
 
 
 def derived_config(base_config, path, **overrides):

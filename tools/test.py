@@ -9,7 +9,7 @@ from mmengine.config import Config, DictAction
 from mmengine.hooks import Hook
 from mmengine.runner import Runner
 
-from mmpose_medsapiens.utils import setup_cpu_distributed
+from mmpose_medsapiens.utils import close_distributed, setup_cpu_distributed
 
 
 def parse_args():
@@ -91,6 +91,7 @@ def main():
     if args.out:
         runner.register_hook(SaveMetricsHook(args.out), priority='LOWEST')
     runner.test()
+    close_distributed()
 
 
 if __name__ == '__main__':

@@ -8,7 +8,7 @@ import torch
 from mmengine.config import Config, DictAction
 from mmengine.runner import Runner
 
-from mmpose_medsapiens.utils import setup_cpu_distributed
+from mmpose_medsapiens.utils import close_distributed, setup_cpu_distributed
 
 
 def parse_args():
@@ -104,6 +104,7 @@ def main():
     setup_cpu_distributed(cfg)  # torchrun on a CPU-only host: gloo
     runner = Runner.from_cfg(cfg)
     runner.train()
+    close_distributed()
 
 
 if __name__ == '__main__':

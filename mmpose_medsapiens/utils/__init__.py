@@ -1,8 +1,9 @@
-from .cpu_distributed import CPUDistributedDataParallel, setup_cpu_distributed
+from .cpu_distributed import (CPUDistributedDataParallel, close_distributed,
+                              setup_cpu_distributed)
 from .safe_checkpoint import (CHECKPOINT_SAFE_GLOBALS, UnsafeCheckpointError,
                               safe_torch_load)
 
 __all__ = [
     'CHECKPOINT_SAFE_GLOBALS', 'CPUDistributedDataParallel', 'UnsafeCheckpointError',
-    'safe_torch_load', 'setup_cpu_distributed'
+    'close_distributed', 'safe_torch_load', 'setup_cpu_distributed'
 ]

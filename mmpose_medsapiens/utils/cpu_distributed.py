@@ -47,3 +47,22 @@ def setup_cpu_distributed(cfg) -> bool:
     if cfg.get('model_wrapper_cfg') is None:
         cfg.model_wrapper_cfg = dict(type='CPUDistributedDataParallel')
     return True
+
+
+def close_distributed() -> bool:
+    """Wait for every rank, then destroy the default process group.
+
+    A process that exits with its process group alive leaves gloo's worker
+    threads to the interpreter's teardown, which can abort the rank
+    (``terminate called without an active exception``) after all its work is
+    done, failing the launcher. The tools call this after ``runner.train()`` /
+    ``runner.test()``; outside a distributed run it does nothing.
+
+    Returns:
+        bool: Whether a process group was destroyed.
+    """
+    if not (torch_dist.is_available() and torch_dist.is_initialized()):
+        return False
+    torch_dist.barrier()
+    torch_dist.destroy_process_group()
+    return True

@@ -1,11 +1,8 @@
 """tools/benchmarks/_common.py: the timing helpers the benchmarks share."""
-import os.path as osp
-import sys
 
-REPO_ROOT = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
-sys.path.insert(0, osp.join(REPO_ROOT, 'tools', 'benchmarks'))
+from conftest import load_tool
 
-import _common  # noqa: E402
+_common = load_tool('benchmarks/_common.py')
 
 
 def test_time_alternating_swaps_the_compared_pair_every_round():

@@ -1,25 +1,13 @@
 """tools/benchmarks/data_pipeline_throughput.py --quick runs and checks the cache."""
-import importlib.util
 import json
 import os.path as osp
 
-from conftest import REPO_ROOT
+from conftest import load_tool
 
-BENCH_DIR = osp.join(REPO_ROOT, 'tools', 'benchmarks')
-
-
-def _load(monkeypatch):
-    # As when run as a script: its folder first on sys.path (for _common).
-    monkeypatch.syspath_prepend(BENCH_DIR)
-    path = osp.join(BENCH_DIR, 'data_pipeline_throughput.py')
-    spec = importlib.util.spec_from_file_location('data_pipeline_throughput', path)
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
+bench = load_tool('benchmarks/data_pipeline_throughput.py')
 
 
-def test_quick_run_writes_all_variants_with_matching_landmarks(monkeypatch, tmp_path, capsys):
-    bench = _load(monkeypatch)
+def test_quick_run_writes_all_variants_with_matching_landmarks(tmp_path, capsys):
     results = bench.main(['--quick', '--out-dir', str(tmp_path)])
     printed = capsys.readouterr().out
     assert 'GOAL MET' in printed or 'GOAL MISSED' in printed
@@ -38,8 +26,7 @@ def test_quick_run_writes_all_variants_with_matching_landmarks(monkeypatch, tmp_
     assert results['cache_build_s'] > 0
 
 
-def test_synthetic_leg_set_layout(monkeypatch, tmp_path):
-    bench = _load(monkeypatch)
+def test_synthetic_leg_set_layout(tmp_path):
     ann = bench.write_leg_set(str(tmp_path), 2, (240, 560), seed=1)
     with open(ann) as f:
         coco = json.load(f)

@@ -3,14 +3,10 @@ import glob
 import json
 import math
 import os.path as osp
-import sys
 
-REPO_ROOT = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
-BENCH_DIR = osp.join(REPO_ROOT, 'tools', 'benchmarks')
-if BENCH_DIR not in sys.path:
-    sys.path.insert(0, BENCH_DIR)
+from conftest import REPO_ROOT, load_tool
 
-import decoding_precision  # noqa: E402
+decoding_precision = load_tool('benchmarks/decoding_precision.py')
 
 
 def _reference(rows, codec, flip):

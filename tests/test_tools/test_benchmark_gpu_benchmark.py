@@ -1,16 +1,13 @@
 """tools/benchmarks/gpu_benchmark.py: CPU smoke run and the refusal without CUDA."""
 import json
-import os.path as osp
-import sys
 
 import pytest
 import torch
 
-REPO_ROOT = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
-sys.path.insert(0, osp.join(REPO_ROOT, 'tools', 'benchmarks'))
+from conftest import load_tool
 
-import _common  # noqa: E402
-import gpu_benchmark  # noqa: E402
+_common = load_tool('benchmarks/_common.py')
+gpu_benchmark = load_tool('benchmarks/gpu_benchmark.py')
 
 
 @pytest.mark.skipif(torch.cuda.is_available(), reason='only refuses without CUDA')

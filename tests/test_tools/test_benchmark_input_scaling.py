@@ -1,14 +1,11 @@
 """tools/benchmarks/input_scaling.py: quick run, token counts and the FLOP model."""
 import json
-import os.path as osp
-import sys
 
 import pytest
 
-REPO_ROOT = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
-sys.path.insert(0, osp.join(REPO_ROOT, 'tools', 'benchmarks'))
+from conftest import load_tool
 
-import input_scaling  # noqa: E402
+input_scaling = load_tool('benchmarks/input_scaling.py')
 
 
 @pytest.mark.parametrize('h,w,tokens', [

@@ -1,15 +1,13 @@
 """tools/benchmarks/lora_training_cost.py: quick run, counts and report."""
 import json
-import os.path as osp
-import sys
 
 import pytest
 
-REPO_ROOT = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
-sys.path.insert(0, osp.join(REPO_ROOT, 'tools', 'benchmarks'))
+from conftest import load_tool
 
-import _common  # noqa: E402
-import lora_training_cost  # noqa: E402
+_common = load_tool('benchmarks/_common.py')
+lora_training_cost = load_tool('benchmarks/lora_training_cost.py')
+
 
 D, L, F = (_common.QUICK_ARCH[k]
            for k in ('embed_dims', 'num_layers', 'feedforward_channels'))

@@ -1,13 +1,10 @@
 """tools/benchmarks/merged_inference.py: quick run, merge equivalence and report."""
 import json
-import os.path as osp
-import sys
 
-REPO_ROOT = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
-sys.path.insert(0, osp.join(REPO_ROOT, 'tools', 'benchmarks'))
+from conftest import load_tool
 
-import _common  # noqa: E402
-import merged_inference  # noqa: E402
+_common = load_tool('benchmarks/_common.py')
+merged_inference = load_tool('benchmarks/merged_inference.py')
 
 
 def test_quick_run_merged_matches_unmerged(tmp_path):

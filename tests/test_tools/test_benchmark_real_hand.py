@@ -1,16 +1,14 @@
 """tools/benchmarks/real_hand.py on a tiny copy laid out like the real hand set."""
 import json
 import os.path as osp
-import sys
 
 import cv2
 import numpy as np
 import pytest
 
-REPO_ROOT = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
-sys.path.insert(0, osp.join(REPO_ROOT, 'tools', 'benchmarks'))
+from conftest import load_tool
 
-import real_hand  # noqa: E402
+real_hand = load_tool('benchmarks/real_hand.py')
 
 # DonggeJia/SpatialConfiguration-Net: dataset/{train,valid,test}/<id>.jpg;
 # Payer's setup/all.csv: "id,x0,y0,...,x36,y36" rows, no header, more ids than images.

@@ -1,5 +1,4 @@
 """tools/dataset_converters/build_working_resolution_cache.py on tiny configs."""
-import importlib.util
 import json
 import os
 import os.path as osp
@@ -10,7 +9,7 @@ import pytest
 from mmengine.config import Config
 from mmengine.registry import init_default_scope
 
-from conftest import REPO_ROOT, derived_config, write_landmark_set
+from conftest import REPO_ROOT, load_tool, derived_config, write_landmark_set
 from mmpose.registry import DATASETS
 
 SCRIPT = osp.join(REPO_ROOT, 'tools', 'dataset_converters', 'build_working_resolution_cache.py')
@@ -32,10 +31,7 @@ VAL_PIPELINE = [TRAIN_PIPELINE[i] for i in (0, 1, 4, 6)]
 
 
 def _load_tool():
-    spec = importlib.util.spec_from_file_location('build_working_resolution_cache', SCRIPT)
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
+    return load_tool('dataset_converters/build_working_resolution_cache.py')
 
 
 tool = _load_tool()

@@ -1,5 +1,4 @@
 """Dataset converters on tiny fake trees laid out like the real downloads."""
-import importlib.util
 import json
 import os
 import os.path as osp
@@ -10,16 +9,11 @@ import cv2
 import numpy as np
 import pytest
 
-REPO_ROOT = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
+from conftest import REPO_ROOT, load_tool
 
 
 def _load(name):
-    """Import a converter script as a module (tools/ is not a package)."""
-    path = osp.join(REPO_ROOT, 'tools', 'dataset_converters', f'{name}.py')
-    spec = importlib.util.spec_from_file_location(f'converter_{name}', path)
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
+    return load_tool(f'dataset_converters/{name}.py')
 
 
 CONVERTERS = ('isbi2015_to_coco', 'payer_hand_to_coco', 'gu2net_chest_to_coco', 'labelme_to_coco')

@@ -1,7 +1,6 @@
 """tools/analysis/evaluate_predictions.py on hand-built predictions of known error."""
 import csv
 import datetime
-import importlib.util
 import json
 import os
 import os.path as osp
@@ -13,23 +12,14 @@ import cv2
 import numpy as np
 import pytest
 
-REPO_ROOT = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
+from conftest import REPO_ROOT, load_tool
+
 TOOL = osp.join(REPO_ROOT, 'tools', 'analysis', 'evaluate_predictions.py')
 OUTPUTS = ('metrics.json', 'per_landmark.csv', 'per_image.csv', 'worst_images.json', 'cdf.png',
            'per_landmark_mre.png')
 PNG_SIGNATURE = b'\x89PNG\r\n\x1a\n'
-
-
-def _load_tool():
-    # tools/ is not a package; in-process, as a fresh interpreter would spend
-    # most of the test budget importing torch.
-    spec = importlib.util.spec_from_file_location('evaluate_predictions', TOOL)
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
-
-
-tool = _load_tool()
+# In-process: a fresh interpreter would spend most of the test budget importing torch.
+tool = load_tool('analysis/evaluate_predictions.py')
 
 # Four landmarks on three images. Prediction offsets (px) and the errors they
 # give (mm), by hand:

@@ -1,5 +1,4 @@
 """``tools/test.py --dump`` then the offline evaluator: the same numbers, for every class."""
-import importlib.util
 import json
 import os.path as osp
 
@@ -8,7 +7,7 @@ import torch
 from mmengine.config import Config
 from mmengine.registry import init_default_scope
 
-from conftest import REPO_ROOT, derived_config, run_tool, write_landmark_set
+from conftest import load_tool, REPO_ROOT, derived_config, run_tool, write_landmark_set
 from mmpose.registry import MODELS
 
 pytestmark = pytest.mark.slow
@@ -25,10 +24,7 @@ CLASSES = {
 
 
 def _tool():
-    spec = importlib.util.spec_from_file_location('evaluate_predictions_cli', TOOL)
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
+    return load_tool('analysis/evaluate_predictions.py')
 
 
 @pytest.mark.parametrize('dataset_type', list(CLASSES))

@@ -12,14 +12,16 @@ import os
 import os.path as osp
 import platform
 import resource
+import runpy
 import subprocess
 import sys
 import time
 from typing import Callable, Dict, List, Optional, Sequence
 
-REPO_ROOT = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
-if REPO_ROOT not in sys.path:
-    sys.path.insert(0, REPO_ROOT)
+# The tools' one bootstrap (tools/_bootstrap.py): repository root on sys.path,
+# plugin registered; sub-folder scripts cannot import it by name.
+_BOOTSTRAP = osp.join(osp.dirname(osp.abspath(__file__)), os.pardir, '_bootstrap.py')
+REPO_ROOT = runpy.run_path(_BOOTSTRAP)['REPO_ROOT']
 
 RESULT_MARKER = 'BENCH_RESULT '
 # The tiny ViT arch of --quick runs: seconds per run, numbers meaningless.

@@ -30,12 +30,14 @@ Usage:
         [--cfg-options KEY=VALUE ...]
 """
 import argparse
+import os
 import os.path as osp
+import runpy
 import sys
 
-REPO_ROOT = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
-if REPO_ROOT not in sys.path:
-    sys.path.insert(0, REPO_ROOT)
+# The tools' one bootstrap (tools/_bootstrap.py): repository root on sys.path,
+# plugin registered; sub-folder scripts cannot import it by name.
+runpy.run_path(osp.join(osp.dirname(osp.abspath(__file__)), os.pardir, '_bootstrap.py'))
 
 import mmpose_medsapiens  # noqa: E402,F401  (registers the dataset classes)
 from mmengine.config import Config, DictAction  # noqa: E402

@@ -45,12 +45,13 @@ import argparse
 import csv
 import os
 import os.path as osp
+import runpy
 import sys
 from collections import Counter, OrderedDict
 
-REPO_ROOT = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
-if REPO_ROOT not in sys.path:
-    sys.path.insert(0, REPO_ROOT)
+# The tools' one bootstrap (tools/_bootstrap.py): repository root on sys.path,
+# plugin registered; sub-folder scripts cannot import it by name.
+runpy.run_path(osp.join(osp.dirname(osp.abspath(__file__)), os.pardir, '_bootstrap.py'))
 
 import numpy as np  # noqa: E402
 
