@@ -15,8 +15,8 @@ import os.path as osp
 import _bootstrap  # noqa: F401  (repo root on sys.path, plugin registered)
 from mmengine.utils import ProgressBar
 from mmpose_medsapiens.apis import infer_landmarks, init_landmark_model, write_prediction
+from mmpose_medsapiens.datasets.image_io import IMAGE_SUFFIXES
 
-IMAGE_EXTS = ('.png', '.jpg', '.jpeg', '.bmp', '.tif', '.tiff', '.mha', '.dcm', '.dicom')
 
 
 def parse_args():
@@ -36,9 +36,10 @@ def list_images(path):
         return [path]
     if not osp.isdir(path):
         raise SystemExit(f'error: {path} is neither an image nor a folder')
-    images = sorted(osp.join(path, f) for f in os.listdir(path) if f.lower().endswith(IMAGE_EXTS))
+    images = sorted(osp.join(path, f) for f in os.listdir(path)
+                    if f.lower().endswith(IMAGE_SUFFIXES))
     if not images:
-        raise SystemExit(f'error: no image ({", ".join(IMAGE_EXTS)}) in {path}')
+        raise SystemExit(f'error: no image ({", ".join(IMAGE_SUFFIXES)}) in {path}')
     return images
 
 

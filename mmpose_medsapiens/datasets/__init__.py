@@ -5,8 +5,8 @@ from .generalist_dataset import (GENERALIST_METAINFO, GENERALIST_NAMES,
                                  MedSapiensGeneralistDataset, to_generalist)
 from .dicom_io import read_dicom, read_dicom_header
 from .image_header import probe_image
-from .image_io import (read_header_spacing, read_image_size, read_medical_image, read_mha,
-                       window_to_uint8)
+from .image_io import read_header_spacing, read_image_size, read_medical_image, window_to_uint8
+from .itk_io import ItkImageInfo, read_itk_image, read_itk_info
 from .medical_landmark_dataset import DatasetFormatError, MedicalLandmarkDataset
 from .metainfo import landmark_metainfo
 from .synthetic_ceph_dataset import SyntheticCephDataset
@@ -21,7 +21,8 @@ __all__ = [
     'ChestXrayDataset', 'DentalCBCTDataset', 'HandXrayDataset', 'ISBI2015HeadDataset',
     'LegXrayDataset',
     'DatasetFormatError', 'LoadMedicalImage', 'MedicalLandmarkDataset', 'SyntheticCephDataset',
-    'ensure_new_files', 'write_atomically', 'landmark_metainfo', 'make_coco', 'probe_image', 'read_image_size', 'read_medical_image',
-    'read_mha', 'read_dicom', 'read_dicom_header', 'read_header_spacing', 'window_to_uint8', 'write_coco', 'build_working_resolution_cache',
-    'working_resolution_size'
+    'ensure_new_files', 'write_atomically', 'landmark_metainfo', 'make_coco', 'write_coco',
+    'probe_image', 'read_image_size', 'read_medical_image', 'read_header_spacing',
+    'window_to_uint8', 'read_dicom', 'read_dicom_header', 'ItkImageInfo', 'read_itk_image',
+    'read_itk_info', 'build_working_resolution_cache', 'working_resolution_size'
 ]

@@ -1,10 +1,11 @@
-"""Medical image reading: formats, bit depths, windowing rule, MHA, errors."""
+"""Medical image reading: formats, bit depths, windowing rule, ITK formats, errors."""
 import cv2
 import numpy as np
 import pytest
 
-from mmpose_medsapiens.datasets.image_io import (read_image_size, read_medical_image,
-                                                 read_mha, window_to_uint8)
+from mmpose_medsapiens.datasets.image_io import (read_header_spacing, read_image_size,
+                                                 read_medical_image, window_to_uint8)
+from mmpose_medsapiens.datasets.itk_io import read_itk_image
 
 # 1000 distinct 16-bit levels 0..999 on a 25 x 40 (H x W) image. Their 0.5th
 # and 99.5th percentiles (linear interpolation) are 4.995 and 994.005, so
@@ -112,19 +113,31 @@ def test_gray_jpeg(tmp_path):
     assert np.abs(img[..., 1].astype(int) - gray).max() <= 3
 
 
-# ------------------------------------------------------------- MetaImage
-def test_mha_uchar_with_unit_depth(tmp_path):
-    # Payer's hand images: 8-bit, NDims 3 with DimSize X Y 1, no spacing line.
+# ------------------------------------------------------------- MetaImage, NRRD, NIfTI
+def test_mha_in_payers_layout(tmp_path):
+    # The header of Payer's hand images (hand_xray_dataset/images/3167.mha),
+    # values kept, size shrunk: 8-bit, NDims 3 with DimSize X Y 1.
     pixels = (np.arange(6 * 9) * 4 % 256).astype(np.uint8).reshape(6, 9)
     path = _write_mha(tmp_path / 'h.mha', pixels, 'MET_UCHAR', lines=[
         'ObjectType = Image', 'NDims = 3', 'BinaryData = True',
-        'BinaryDataByteOrderMSB = False', 'DimSize = 9 6 1', 'ElementType = MET_UCHAR',
+        'BinaryDataByteOrderMSB = False', 'CompressedData = False',
+        'TransformMatrix = 1 0 0 0 1 0 0 0 1', 'Offset = 0 0 0', 'CenterOfRotation = 0 0 0',
+        'AnatomicalOrientation = RAI', 'ElementSpacing = 0.108075 0.108075 0.108075',
+        'ITK_FileNotes = Created by Convert3D', 'DimSize = 9 6 1', 'ElementType = MET_UCHAR',
         'ElementDataFile = LOCAL'])
-    arr, spacing = read_mha(path)
-    assert arr.dtype == np.uint8 and (arr == pixels).all() and spacing is None
+    arr, spacing = read_itk_image(path)
+    assert arr.dtype == np.uint8 and (arr == pixels).all() and spacing == (0.108075, 0.108075)
     img = read_medical_image(path)
     assert img.shape == (6, 9, 3) and (img[..., 2] == pixels).all()
     assert read_image_size(path) == (9, 6)
+    assert read_header_spacing(path) == ((0.108075, 0.108075), 'ElementSpacing')
+
+
+def test_a_header_without_spacing_states_none(tmp_path):
+    # SimpleITK reports 1.0 here; 1 mm must not be assumed.
+    path = _write_mha(tmp_path / 'n.mha', np.zeros((3, 4), np.uint8), 'MET_UCHAR', lines=[
+        'NDims = 2', 'DimSize = 4 3', 'ElementType = MET_UCHAR', 'ElementDataFile = LOCAL'])
+    assert read_itk_image(path)[1] is None and read_header_spacing(path) == (None, None)
 
 
 @pytest.mark.parametrize('element_type,dtype', [('MET_USHORT', np.uint16),
@@ -134,7 +147,7 @@ def test_mha_uchar_with_unit_depth(tmp_path):
 def test_mha_types_and_byte_order(tmp_path, element_type, dtype, msb):
     pixels = (RAMP.astype(np.int32) - (500 if dtype == np.int16 else 0)).astype(dtype)
     path = _write_mha(tmp_path / 'r.mha', pixels, element_type, msb=msb)
-    arr, spacing = read_mha(path)
+    arr, spacing = read_itk_image(path)
     assert arr.dtype == dtype and arr.dtype.isnative
     np.testing.assert_array_equal(arr, pixels)
     assert spacing == (0.5, 0.25)
@@ -148,18 +161,19 @@ def test_mha_header_variants(tmp_path):
     path = _write_mha(tmp_path / 'a.mha', pixels, 'MET_USHORT', msb=True, newline='\r\n',
                       lines=base + ['ElementSize = 0.2 0.3', 'ElementByteOrderMSB = True',
                                     'ElementDataFile = LOCAL'])
-    arr, spacing = read_mha(path)
+    arr, spacing = read_itk_image(path)
     assert (arr == pixels).all() and spacing == (0.2, 0.3)
+    assert read_header_spacing(path) == ((0.2, 0.3), 'ElementSize')
     # HeaderSize = -1: the pixels are the last bytes of the file.
     path = tmp_path / 'b.mha'
     head = '\n'.join(base + ['HeaderSize = -1', 'ElementDataFile = LOCAL']).encode()
     path.write_bytes(head + b'\nJUNK\n' + pixels.astype('<u2').tobytes())
-    assert (read_mha(path)[0] == pixels).all()
+    assert (read_itk_image(path)[0] == pixels).all()
     # HeaderSize = N: the pixels start at byte N of the file.
     head = '\n'.join(base + ['HeaderSize = 200', 'ElementDataFile = LOCAL']).encode() + b'\n'
     path = tmp_path / 'c.mha'
     path.write_bytes(head.ljust(200, b'\0') + pixels.astype('<u2').tobytes())
-    assert (read_mha(path)[0] == pixels).all()
+    assert (read_itk_image(path)[0] == pixels).all()
 
 
 def test_mha_rgb_becomes_bgr(tmp_path):
@@ -172,23 +186,39 @@ def test_mha_rgb_becomes_bgr(tmp_path):
     assert (img[..., 2] == 250).all() and (img[..., :2] == 0).all()
 
 
-@pytest.mark.parametrize('lines,message', [
-    (['NDims = 2', 'DimSize = 4 3', 'CompressedData = True', 'ElementType = MET_UCHAR',
-      'ElementDataFile = LOCAL'], 'CompressedData'),
+@pytest.mark.parametrize('name,compress,key', [
+    ('z.mha', True, 'ElementSpacing'), ('d.mhd', False, 'ElementSpacing'),
+    ('d.mhd', True, 'ElementSpacing'), ('n.nrrd', True, 'space directions'),
+    ('n.nii.gz', True, 'pixdim'), ('n.nii', False, 'pixdim')])
+def test_formats_simpleitk_writes(tmp_path, name, compress, key):
+    import SimpleITK as sitk
+    image = sitk.GetImageFromArray(RAMP)
+    image.SetSpacing((0.5, 0.25))
+    path = str(tmp_path / name)
+    sitk.WriteImage(image, path, useCompression=compress)
+    arr, spacing = read_itk_image(path)
+    np.testing.assert_array_equal(arr, RAMP)
+    assert spacing == pytest.approx((0.5, 0.25))
+    assert read_header_spacing(path)[1] == key
+    assert read_image_size(path) == (40, 25)
+    _check_ramp(read_medical_image(path))
+
+
+@pytest.mark.parametrize('lines,data,message', [
     (['NDims = 3', 'DimSize = 4 3 2', 'ElementType = MET_UCHAR', 'ElementDataFile = LOCAL'],
-     'only 2D'),
-    (['NDims = 2', 'DimSize = 4 3', 'ElementType = MET_LONG', 'ElementDataFile = LOCAL'],
-     'MET_LONG'),
-    (['NDims = 2', 'DimSize = 4 3', 'ElementType = MET_UCHAR', 'ElementDataFile = x.raw'],
-     'separate file'),
+     24, '4x3x2 volume'),
     (['NDims = 2', 'DimSize = 40 30', 'ElementType = MET_UCHAR', 'ElementDataFile = LOCAL'],
-     'truncated'),
-    (['NDims = 2', 'DimSize = 4 3', 'ElementType = MET_UCHAR'], 'ElementDataFile'),
+     12, 'pixel data cannot be read'),
+    (['NDims = 2', 'DimSize = 4 3', 'ElementType = MET_UCHAR', 'ElementDataFile = x.raw'],
+     12, 'pixel data cannot be read'),
+    (['not a header'], 12, 'not a readable image header'),
 ])
-def test_mha_errors_name_the_file(tmp_path, lines, message):
-    path = _write_mha(tmp_path / 'bad.mha', np.zeros((3, 4), np.uint8), 'MET_UCHAR',
+def test_itk_errors_name_the_file(tmp_path, lines, data, message):
+    path = _write_mha(tmp_path / 'bad.mha', np.zeros((1, data), np.uint8), 'MET_UCHAR',
                       lines=lines)
-    for reader in (read_mha, read_medical_image, read_image_size):
+    readers = (read_itk_image, read_medical_image) + (
+        (read_image_size, ) if 'pixel data' not in message else ())
+    for reader in readers:
         with pytest.raises(ValueError, match=message) as err:
             reader(path)
         assert path in str(err.value)
@@ -197,7 +227,7 @@ def test_mha_errors_name_the_file(tmp_path, lines, message):
 # ------------------------------------------------------------- errors
 def test_missing_and_corrupt_files_name_the_file(tmp_path):
     missing = str(tmp_path / 'nope.png')
-    for reader in (read_medical_image, read_image_size, read_mha):
+    for reader in (read_medical_image, read_image_size, read_itk_image):
         with pytest.raises(FileNotFoundError, match='nope.png'):
             reader(missing)
     for name, content in [('corrupt.png', b'\x89PNG\r\n\x1a\n not really'),

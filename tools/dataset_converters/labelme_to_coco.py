@@ -43,7 +43,7 @@ import numpy as np  # noqa: E402
 from mmpose_medsapiens.datasets.coco_landmarks import make_coco  # noqa: E402
 from mmpose_medsapiens.datasets.release_layout import (  # noqa: E402
     RELEASE_SPLITS, add_output_arguments, draw_validation, release_image_names, write_release)
-from mmpose_medsapiens.datasets.image_io import read_header_spacing  # noqa: E402
+from mmpose_medsapiens.datasets.image_io import IMAGE_SUFFIXES, read_header_spacing  # noqa: E402
 
 
 def read_names(names: str = None, names_file: str = None) -> list:
@@ -71,7 +71,6 @@ def read_names(names: str = None, names_file: str = None) -> list:
     return result
 
 
-IMAGE_EXTS = ('.png', '.jpg', '.jpeg', '.bmp', '.tif', '.tiff', '.mha', '.dcm', '.dicom')
 
 
 def read_labelme(path: str, names, img_root: str = None) -> dict:
@@ -142,7 +141,7 @@ def read_labelme(path: str, names, img_root: str = None) -> dict:
     if not osp.isfile(image_path) and img_root is not None:
         stem = osp.splitext(osp.basename(path))[0]
         matches = sorted(osp.join(img_root, f) for f in os.listdir(img_root)
-                         if osp.splitext(f)[0] == stem and f.lower().endswith(IMAGE_EXTS)) \
+                         if osp.splitext(f)[0] == stem and f.lower().endswith(IMAGE_SUFFIXES)) \
             if osp.isdir(img_root) else []
         if len(matches) == 1:
             record['notes'].append(f'{path}: imagePath {data["imagePath"]!r} does not resolve; '
