@@ -47,7 +47,9 @@ def make_coco(images: Sequence[dict],
             ground truth and split were used).
 
     Returns:
-        dict: ``images``, ``annotations``, ``categories`` and ``info``.
+        dict: ``images``, ``annotations`` (one per image, with the image's
+        id, so ids stay unique across files of unique image ids),
+        ``categories`` and ``info``.
 
     Raises:
         ValueError: Mismatched lengths, a missing image key, duplicate ids
@@ -77,7 +79,7 @@ def make_coco(images: Sequence[dict],
         width, height = entry['width'], entry['height']
         coco_images.append(entry)
         annotations.append(
-            dict(id=index + 1, image_id=entry['id'], category_id=1, keypoints=flat,
+            dict(id=entry['id'], image_id=entry['id'], category_id=1, keypoints=flat,
                  num_keypoints=int(visible.sum()), bbox=[0, 0, width, height],
                  area=width * height, iscrowd=0))
 

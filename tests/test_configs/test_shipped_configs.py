@@ -11,7 +11,8 @@ import pytest
 from mmengine.config import Config
 from mmengine.runner import Runner
 
-from conftest import REPO_ROOT, write_landmark_set
+from conftest import REPO_ROOT
+from mmpose_medsapiens.datasets.synthetic import write_blank_landmark_set
 from mmpose.registry import DATASETS
 
 CONFIGS = sorted(p for p in glob.glob(osp.join(REPO_ROOT, 'configs', '*.py'))
@@ -36,7 +37,7 @@ def test_config_trains_one_iteration_and_evaluates(config, tmp_path):
         for i, source in enumerate(ds.get('datasets', [ds])):
             root = tmp_path / f'{loader}_{i}'
             k = len(DATASETS.get(source.type).METAINFO['keypoint_info'])
-            write_landmark_set(root, k, [(120, 160), (100, 140)], spacing=[0.15, 0.15],
+            write_blank_landmark_set(root, k, [(120, 160), (100, 140)], spacing=[0.15, 0.15],
                                ann_name=source.ann_file)
             source.data_root = str(root)
             if 'num_shots' in source:

@@ -35,7 +35,7 @@ def test_make_coco_layout_and_values():
                         source='first')
     assert img1 == dict(id=2, file_name='x/8.png', width=30, height=40)  # id: position + 1
     ann0, ann1 = coco['annotations']
-    assert ann0 == dict(id=1, image_id=7, category_id=1,
+    assert ann0 == dict(id=7, image_id=7, category_id=1,  # one per image, its id
                         keypoints=[1.5, 2.0, 2, 99.0, 49.0, 2, 0.0, 0.0, 0],
                         num_keypoints=2, bbox=[0, 0, 100, 50], area=5000, iscrowd=0)
     assert ann1['id'] == 2 and ann1['image_id'] == 2

@@ -4,11 +4,11 @@ import json
 import cv2
 import numpy as np
 import pytest
-from conftest import write_landmark_set
 from helpers.dicom_files import write_dicom
 from mmpose_medsapiens.datasets import (DatasetFormatError, ISBI2015HeadDataset, probe_image,
                                         read_dicom, read_header_spacing, read_image_size,
                                         read_medical_image)
+from mmpose_medsapiens.datasets.synthetic import write_blank_landmark_set
 
 
 def _ramp(h=20, w=30):
@@ -68,7 +68,7 @@ def test_bad_dicom_files_are_named(tmp_path):
 def test_dataset_reads_dicom_and_checks_it_at_build(tmp_path):
     from mmengine.registry import init_default_scope
     init_default_scope('mmpose')
-    ann = write_landmark_set(tmp_path, 19, [(30, 20)])
+    ann = write_blank_landmark_set(tmp_path, 19, [(30, 20)])
     coco = json.load(open(ann))
     coco['images'][0]['file_name'] = 'img_1.dcm'
     json.dump(coco, open(ann, 'w'))

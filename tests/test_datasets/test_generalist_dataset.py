@@ -2,9 +2,9 @@
 import numpy as np
 import pytest
 
-from conftest import write_landmark_set
 from mmpose_medsapiens.datasets import (GENERALIST_METAINFO, GENERALIST_NAMES,
                                         MedSapiensGeneralistDataset)
+from mmpose_medsapiens.datasets.synthetic import write_blank_landmark_set
 
 
 def test_layout_is_medsapiens_order_and_flips_keep_labels():
@@ -19,8 +19,8 @@ def test_layout_is_medsapiens_order_and_flips_keep_labels():
 
 def test_samples_keep_source_name_calibration_and_zero_weight_elsewhere(tmp_path):
     roots = {name: tmp_path / name for name in ('head', 'hand')}
-    write_landmark_set(roots['head'], 19, [(60, 80)], spacing=[0.1, 0.1])
-    write_landmark_set(roots['hand'], 37, [(70, 90), (70, 90)])
+    write_blank_landmark_set(roots['head'], 19, [(60, 80)], spacing=[0.1, 0.1])
+    write_blank_landmark_set(roots['hand'], 37, [(70, 90), (70, 90)])
     ds = MedSapiensGeneralistDataset(datasets=[
         dict(type='ISBI2015HeadDataset', data_root=str(roots['head']), ann_file='ann.json',
              data_prefix=dict(img='Images/')),
@@ -43,7 +43,7 @@ def test_samples_keep_source_name_calibration_and_zero_weight_elsewhere(tmp_path
 
 
 def test_only_known_sources_once(tmp_path):
-    write_landmark_set(tmp_path, 19, [(60, 80)], spacing=[0.1, 0.1])
+    write_blank_landmark_set(tmp_path, 19, [(60, 80)], spacing=[0.1, 0.1])
     head = dict(type='ISBI2015HeadDataset', data_root=str(tmp_path), ann_file='ann.json',
                 data_prefix=dict(img='Images/'))
     with pytest.raises(ValueError, match='head set is given twice'):

@@ -114,7 +114,7 @@ def test_coco_structure(tmp_path):
                                     f'{split}.json')
         with open(ann_file) as f:
             coco = json.load(f)
-        assert set(coco) == {'images', 'annotations', 'categories'}
+        assert set(coco) == {'info', 'images', 'annotations', 'categories'}
         assert coco['categories'] == [
             dict(
                 id=1,

@@ -4,10 +4,10 @@ import json
 import numpy as np
 import pytest
 
-from conftest import write_landmark_set as _write_set
 from mmpose.datasets.transforms import GetBBoxCenterScale, LoadImage, RandomFlip
 from mmpose_medsapiens.datasets import (ChestXrayDataset, DatasetFormatError, DentalCBCTDataset,
                                         HandXrayDataset, ISBI2015HeadDataset, LegXrayDataset)
+from mmpose_medsapiens.datasets.synthetic import write_blank_landmark_set as _write_set
 
 
 def _build(cls, root, ann, **kwargs):

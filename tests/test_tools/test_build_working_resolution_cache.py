@@ -9,7 +9,8 @@ import pytest
 from mmengine.config import Config
 from mmengine.registry import init_default_scope
 
-from conftest import REPO_ROOT, load_tool, derived_config, write_landmark_set
+from conftest import REPO_ROOT, derived_config, load_tool
+from mmpose_medsapiens.datasets.synthetic import write_blank_landmark_set
 from mmpose.registry import DATASETS
 
 SCRIPT = osp.join(REPO_ROOT, 'tools', 'dataset_converters', 'build_working_resolution_cache.py')
@@ -40,7 +41,7 @@ tool = _load_tool()
 def _leg_split(root, split, sizes, spacing):
     """A leg split in the release layout: ids unique across splits, names
     without a folder, leg_meta_json/<id>_meta.json holding that ID."""
-    ann = write_landmark_set(root, 26, sizes, ann_name=f'leg_coco_{split}_annotations.json')
+    ann = write_blank_landmark_set(root, 26, sizes, ann_name=f'leg_coco_{split}_annotations.json')
     with open(ann) as f:
         coco = json.load(f)
     (root / 'leg_meta_json').mkdir(exist_ok=True)

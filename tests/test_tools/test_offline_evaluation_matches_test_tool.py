@@ -7,7 +7,8 @@ import torch
 from mmengine.config import Config
 from mmengine.registry import init_default_scope
 
-from conftest import load_tool, REPO_ROOT, derived_config, run_tool, write_landmark_set
+from conftest import REPO_ROOT, derived_config, load_tool, run_tool
+from mmpose_medsapiens.datasets.synthetic import write_blank_landmark_set
 from mmpose.registry import MODELS
 
 pytestmark = pytest.mark.slow
@@ -31,7 +32,7 @@ def _tool():
 def test_offline_metrics_equal_test_tool_metrics(dataset_type, tiny_config, tmp_path):
     num_keypoints, spacing = CLASSES[dataset_type]
     data = tmp_path / 'data'
-    write_landmark_set(data, num_keypoints, [(64, 80), (70, 80), (64, 90), (60, 80)],
+    write_blank_landmark_set(data, num_keypoints, [(64, 80), (70, 80), (64, 90), (60, 80)],
                        spacing=spacing)
     dataset = dict(type=dataset_type, data_root=str(data), ann_file='ann.json',
                    data_prefix=dict(img='Images/'))

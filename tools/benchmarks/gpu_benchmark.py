@@ -30,8 +30,7 @@ import tempfile
 import time
 
 import _common
-from data_pipeline_throughput import ANN_NAME as LEG_ANN_NAME
-from data_pipeline_throughput import write_leg_set
+from mmpose_medsapiens.datasets.synthetic import LEG_ANN_NAME, write_leg_set
 
 NAME = 'gpu_benchmark'
 CONFIG = osp.join(_common.REPO_ROOT, 'configs', 'medsapiens_legs.py')

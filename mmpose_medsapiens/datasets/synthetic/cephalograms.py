@@ -24,11 +24,12 @@ Example:
     >>> info['train']
     'data/synthetic_ceph/annotations/train.json'
 """
-import json
 import os
 
 import cv2
 import numpy as np
+
+from ..coco_landmarks import make_coco, write_coco
 
 SYNTHETIC_LANDMARK_NAMES = (
     'sella',  # centre of the sella turcica cup
@@ -527,61 +528,29 @@ def generate_synthetic_dataset(out_dir,
     os.makedirs(img_dir, exist_ok=True)
     os.makedirs(ann_dir, exist_ok=True)
 
-    categories = [
-        dict(
-            id=1,
-            name=SYNTHETIC_CATEGORY_NAME,
-            keypoints=list(SYNTHETIC_LANDMARK_NAMES),
-            skeleton=[])
-    ]
     num_kpts = len(SYNTHETIC_LANDMARK_NAMES)
     ann_files = {}
-    next_id = 1
+    next_id = 1  # image ids unique across the splits
     for split_idx, split in enumerate(SPLITS):
-        images, annotations = [], []
+        images, keypoints = [], []
         for index in range(counts[split]):
             rng = _sample_rng(int(seed), split_idx, index)
             image, kpts = draw_synthetic_sample(rng, width, height)
             spacing = round(float(rng.uniform(*SYNTHETIC_SPACING_RANGE)), 4)
-
             file_name = f'images/{split}_{index:04d}.png'
             ok, buf = cv2.imencode('.png', image)
             if not ok:
                 raise RuntimeError(f'failed to encode {file_name}')
             with open(os.path.join(out_dir, file_name), 'wb') as f:
                 f.write(buf.tobytes())
-
-            keypoints = []
-            for x, y in kpts.tolist():
-                keypoints += [round(x, 3), round(y, 3), 2]
-            images.append(
-                dict(
-                    id=next_id,
-                    file_name=file_name,
-                    height=height,
-                    width=width,
-                    spacing=[spacing, spacing]))
-            annotations.append(
-                dict(
-                    id=next_id,
-                    image_id=next_id,
-                    category_id=1,
-                    keypoints=keypoints,
-                    num_keypoints=num_kpts,
-                    bbox=[0, 0, width, height],
-                    area=width * height,
-                    iscrowd=0))
+            images.append(dict(id=next_id, file_name=file_name, height=height, width=width,
+                               spacing=[spacing, spacing]))
+            keypoints.append(np.round(kpts, 3))
             next_id += 1
-
-        ann_file = os.path.join(ann_dir, f'{split}.json')
-        with open(ann_file, 'w', encoding='utf-8') as f:
-            json.dump(
-                dict(
-                    images=images,
-                    annotations=annotations,
-                    categories=categories),
-                f)
-        ann_files[split] = ann_file
+        coco = make_coco(images, keypoints, SYNTHETIC_CATEGORY_NAME, SYNTHETIC_LANDMARK_NAMES)
+        # Generated data: a rerun with the same arguments rewrites the same bytes.
+        ann_files[split] = write_coco(coco, os.path.join(ann_dir, f'{split}.json'),
+                                      overwrite=True)
 
     return dict(
         **ann_files,
