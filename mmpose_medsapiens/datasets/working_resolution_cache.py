@@ -162,6 +162,9 @@ def build_working_resolution_cache(dataset: Union[MedicalLandmarkDataset, dict],
     # Validates the whole file (ids, keypoints, spacing...) as training would.
     if not getattr(dataset, '_fully_initialized', True):
         dataset.full_init()
+    # The raw records, not the parsed samples: the cache rewrites the file
+    # itself (every key the user wrote is kept), only sizes, spacing and
+    # coordinates change. Their checks are the dataset's, run just above.
     with open(ann_file, encoding='utf-8') as f:
         coco = json.load(f)
 
