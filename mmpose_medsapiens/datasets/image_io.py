@@ -2,10 +2,10 @@
 
 Landmark sets ship images as 8-bit BMP/JPEG, 8- or 16-bit grayscale
 PNG/TIFF, or MetaImage / NRRD / NIfTI (read by :mod:`.itk_io` through
-SimpleITK); clinical radiographs come as DICOM (read by :mod:`.dicom_io` with the standard's modality LUT, VOI
-windowing and MONOCHROME1 inversion). The models consume 8-bit,
-3-channel BGR arrays like every MMPose pipeline, so :func:`read_medical_image`
-brings all of them to that form with one documented rule:
+SimpleITK); clinical radiographs come as DICOM (read by :mod:`.dicom_io`
+with the standard's modality LUT, VOI windowing and MONOCHROME1 inversion).
+The models consume 8-bit, 3-channel BGR arrays like every MMPose pipeline,
+so :func:`read_medical_image` brings all of them to that form with one documented rule:
 
 - 8-bit images keep their values;
 - any other depth (16-bit, signed, float) is windowed to 8 bits by

@@ -75,26 +75,7 @@ def read_itk_info(path) -> ItkImageInfo:
         ValueError: Not a readable image header, or not 2D; the message
             names the file.
     """
-    path = os.fspath(path)
-    if not osp.isfile(path):
-        raise FileNotFoundError(f'Image file {path} does not exist')
-    reader = sitk.ImageFileReader()
-    reader.SetFileName(path)
-    try:
-        reader.ReadImageInformation()
-    except RuntimeError as e:
-        raise ValueError(f'Image file {path} is not a readable image header '
-                         f'(SimpleITK: {_itk_reason(e)})') from None
-    size = reader.GetSize()
-    if len(size) > 3 or (len(size) == 3 and size[2] != 1):
-        raise ValueError(f'Image file {path} holds a {"x".join(map(str, size))} volume; only '
-                         '2D images (or volumes one slice deep) are landmark images')
-    key = _stated_spacing_key(path)
-    spacing = tuple(float(s) for s in reader.GetSpacing()[:2]) if key else None
-    return ItkImageInfo(width=int(size[0]), height=int(size[1]),
-                        channels=int(reader.GetNumberOfComponents()),
-                        pixel_type=sitk.GetPixelIDValueAsString(reader.GetPixelID()),
-                        spacing=spacing, spacing_key=key)
+    return _read_header(os.fspath(path))[1]
 
 
 def read_itk_image(path) -> Tuple[np.ndarray, Optional[Tuple[float, float]]]:
@@ -115,9 +96,9 @@ def read_itk_image(path) -> Tuple[np.ndarray, Optional[Tuple[float, float]]]:
             its pixels are complex; the message names the file.
     """
     path = os.fspath(path)
-    info = read_itk_info(path)
+    reader, info = _read_header(path)
     try:
-        img = sitk.GetArrayFromImage(sitk.ReadImage(path))
+        img = sitk.GetArrayFromImage(reader.Execute())  # the header is not parsed again
     except RuntimeError as e:
         raise ValueError(
             f'Image file {path}: the header describes a {info.width}x{info.height} '
@@ -129,6 +110,29 @@ def read_itk_image(path) -> Tuple[np.ndarray, Optional[Tuple[float, float]]]:
     if img.ndim == 4 or (img.ndim == 3 and info.channels == 1):
         img = img[0]  # the single slice of a depth-1 volume
     return img, info.spacing
+
+
+def _read_header(path: str) -> Tuple[sitk.ImageFileReader, ItkImageInfo]:
+    """A reader that has read ``path``'s header, and what the header says."""
+    if not osp.isfile(path):
+        raise FileNotFoundError(f'Image file {path} does not exist')
+    reader = sitk.ImageFileReader()
+    reader.SetFileName(path)
+    try:
+        reader.ReadImageInformation()
+    except RuntimeError as e:
+        raise ValueError(f'Image file {path} is not a readable image header '
+                         f'(SimpleITK: {_itk_reason(e)})') from None
+    size = reader.GetSize()
+    if len(size) > 3 or (len(size) == 3 and size[2] != 1):
+        raise ValueError(f'Image file {path} holds a {"x".join(map(str, size))} volume; only '
+                         '2D images (or volumes one slice deep) are landmark images')
+    key = _stated_spacing_key(path)
+    spacing = tuple(float(s) for s in reader.GetSpacing()[:2]) if key else None
+    return reader, ItkImageInfo(
+        width=int(size[0]), height=int(size[1]), channels=int(reader.GetNumberOfComponents()),
+        pixel_type=sitk.GetPixelIDValueAsString(reader.GetPixelID()), spacing=spacing,
+        spacing_key=key)
 
 
 def _stated_spacing_key(path: str) -> Optional[str]:

@@ -66,7 +66,8 @@ def main(argv=None):
     with tempfile.TemporaryDirectory() as folder:
         for fmt, path in write_formats(img, folder).items():
             times = _common.time_interleaved(
-                dict(probe=lambda p=path: probe_image(p), decode=lambda p=path: read_medical_image(p)),
+                dict(probe=lambda p=path: probe_image(p),
+                     decode=lambda p=path: read_medical_image(p)),
                 repeats=settings['repeats'])
             probe_s, decode_s = _common.median(times['probe']), _common.median(times['decode'])
             rows.append(dict(format=fmt, file_mb=osp.getsize(path) / 1e6, probe_ms=probe_s * 1e3,
