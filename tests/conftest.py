@@ -28,7 +28,7 @@ model = dict(
     head=dict(in_channels=32, deconv_out_channels=(16, 16), conv_out_channels=(16, ),
               decoder=codec))
 train_pipeline = [
-    dict(type='LoadImage'),
+    dict(type='LoadMedicalImage'),
     dict(type='GetBBoxCenterScale', padding=1.0),
     dict(type='RandomBBoxTransform', shift_factor=0.05, scale_factor=(0.9, 1.1),
          rotate_factor=10.0),
@@ -37,7 +37,7 @@ train_pipeline = [
     dict(type='PackPoseInputs', meta_keys={{{{_base_.meta_keys}}}}),
 ]
 val_pipeline = [
-    dict(type='LoadImage'),
+    dict(type='LoadMedicalImage'),
     dict(type='GetBBoxCenterScale', padding=1.0),
     dict(type='TopdownAffine', input_size=input_size),
     dict(type='PackPoseInputs', meta_keys={{{{_base_.meta_keys}}}}),

@@ -52,12 +52,18 @@ def parse_args():
     return parser.parse_args()
 
 
-def mean_shape_baseline_of(cfg, radii):
+def mean_shape_baseline_of(cfg):
     """Metrics of predicting the training mean landmark positions everywhere."""
     init_default_scope('mmpose')
     datasets = [DATASETS.build(dict(cfg[f'{split}_dataloader'].dataset, pipeline=[],
                                     test_mode=True)) for split in ('train', 'test')]
-    return mean_shape_baseline(*datasets, radii=radii)
+    return mean_shape_baseline(*datasets)
+
+
+def sdr_radii(metrics):
+    """The SDR radii (mm) a metrics dict reports, ascending."""
+    return sorted(float(k[len('SDR_'):-len('mm')]) for k in metrics
+                  if k.startswith('SDR_') and k.endswith('mm'))
 
 
 def draw_overlays(dump_file, out_dir, num):
@@ -100,7 +106,9 @@ def main():
         cfg.train_cfg.max_epochs = args.epochs
         cfg.train_cfg.val_interval = min(cfg.train_cfg.val_interval, args.epochs)
     dump_file = osp.join(out_dir, 'test_predictions.pkl')
-    cfg.test_evaluator = [cfg.test_evaluator, dict(type='DumpResults', out_file_path=dump_file)]
+    evaluators = cfg.test_evaluator if isinstance(cfg.test_evaluator, list) else [
+        cfg.test_evaluator]
+    cfg.test_evaluator = [*evaluators, dict(type='DumpResults', out_file_path=dump_file)]
     if args.cfg_options:
         cfg.merge_from_dict(args.cfg_options)
 
@@ -110,8 +118,9 @@ def main():
     train_seconds = time.time() - t0
     model_metrics = runner.test()
 
-    radii = cfg.test_evaluator[0].get('radii', (2, 2.5, 3, 4))
-    baseline = mean_shape_baseline_of(cfg, radii)
+    # The baseline is scored with the test samples' own calibration (radii included).
+    baseline = mean_shape_baseline_of(cfg)
+    radii = sdr_radii(model_metrics)
     overlays = draw_overlays(dump_file, osp.join(out_dir, 'overlays'), args.num_overlays)
     ratio = model_metrics['MRE_mm'] / baseline['MRE_mm']
     result = dict(

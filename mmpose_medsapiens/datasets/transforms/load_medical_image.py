@@ -14,7 +14,7 @@ class LoadMedicalImage(BaseTransform):
 
     A drop-in replacement for ``dict(type='LoadImage')`` that also reads
     16-bit PNG/TIFF (windowed to 8 bits by the documented percentile rule)
-    and uncompressed MetaImage ``.mha`` files. The image is always 3-channel
+    and MetaImage, NRRD and NIfTI files (through SimpleITK). The image is always 3-channel
     BGR, as ``LoadImage`` with its default ``color_type='color'`` gives.
 
     As with ``LoadImage``, an image already present in ``results['img']``
