@@ -42,12 +42,15 @@ class Calibration:
         unit (str): Unit of the errors (``'mm'``, ``'px@512'``...).
         normalize (dict, optional): The per-image normalisation rule.
         radii (tuple[float, ...]): The protocol's SDR radii in ``unit``.
+        measurements (tuple[dict, ...]): The set's clinical measurements,
+            resolved to landmark indices (see :mod:`.measurements`).
     """
 
     spacing: Tuple[float, float]
     unit: str = 'mm'
     normalize: Optional[dict] = None
     radii: Tuple[float, ...] = DEFAULT_SDR_RADII
+    measurements: Tuple[dict, ...] = ()
 
     def __post_init__(self):
         spacing = spacing_xy(self.spacing)
@@ -66,9 +69,34 @@ class Calibration:
                 distance=float(self.normalize['distance'])))
         object.__setattr__(self, 'spacing', spacing)
         object.__setattr__(self, 'radii', radii)
+        object.__setattr__(self, 'measurements', tuple(dict(m) for m in self.measurements))
 
     def as_dict(self) -> dict:
         """The plain dict samples carry (``PackPoseInputs`` meta, dumps)."""
         return dict(spacing=self.spacing, unit=self.unit,
                     normalize=None if self.normalize is None else dict(self.normalize),
-                    radii=self.radii)
+                    radii=self.radii, measurements=tuple(dict(m) for m in self.measurements))
+
+
+def normalisation_factor(gt: np.ndarray, calibration: dict) -> float:
+    """The per-image scale of physical distances under a calibration dict.
+
+    1 without a ``normalize`` rule; with ``dict(pair=(i, j), distance=d)``,
+    ``d / ||(gt_i - gt_j) * spacing||``.
+
+    Args:
+        gt (np.ndarray): Ground-truth landmarks (K, 2) in original pixels.
+        calibration (dict): ``spacing`` (x, y) and optional ``normalize``.
+
+    Raises:
+        ValueError: The two normalisation landmarks coincide.
+    """
+    rule = calibration.get('normalize')
+    if not rule:
+        return 1.0
+    i, j = rule['pair']
+    spacing = np.asarray(calibration['spacing'], dtype=np.float64)
+    ref = np.linalg.norm((np.asarray(gt[i], np.float64) - gt[j]) * spacing)
+    if ref <= 0:
+        raise ValueError(f'normalisation landmarks {i} and {j} coincide')
+    return float(rule['distance'] / ref)

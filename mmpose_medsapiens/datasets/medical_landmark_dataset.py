@@ -13,6 +13,7 @@ from mmpose.registry import DATASETS
 from .calibration import DEFAULT_SDR_RADII, Calibration, spacing_xy
 from .image_header import probe_image
 from .image_io import read_image_size
+from .measurements import resolve_measurements
 from .metainfo import landmark_metainfo
 
 
@@ -41,6 +42,9 @@ class MedicalLandmarkDataset(BaseCocoStyleDataset):
       that errors are rescaled per image so that ground-truth landmarks ``i``
       and ``j`` lie ``d`` units apart.
     - ``radii``: the protocol's SDR radii in ``unit`` (class ``SDR_RADII``).
+    - ``measurements``: the set's clinical measurements (class
+      ``MEASUREMENTS`` or the ``measurements`` argument, by landmark name),
+      resolved to landmark indices; the metric reports their errors.
 
     The whole annotation file is checked when the dataset is built; a problem
     raises :class:`DatasetFormatError` naming the file and the image id
@@ -62,6 +66,9 @@ class MedicalLandmarkDataset(BaseCocoStyleDataset):
             ``shot_seed``: the same ``(num_shots, shot_seed)`` selects the same
             images on every rank and machine.
         shot_seed (int): Seed of the few-shot draw. Defaults to 0.
+        measurements (Sequence[dict], optional): Clinical measurements by
+            landmark name (see :mod:`.measurements`), replacing the class's
+            ``MEASUREMENTS``; ``[]`` reports none.
         **kwargs: See :class:`BaseCocoStyleDataset`.
     """
 
@@ -73,6 +80,8 @@ class MedicalLandmarkDataset(BaseCocoStyleDataset):
     #: same set (e.g. MedSapiens ships ``leg_coco_*`` but its configs read
     #: ``legs_coco_*``): a missing ``ann_file`` is looked for under the other.
     ANN_FILE_ALIASES: Tuple[Tuple[str, str], ...] = ()
+    #: Clinical measurements of the set, by landmark name (see :mod:`.measurements`).
+    MEASUREMENTS: Tuple[dict, ...] = ()
 
     def __init__(self,
                  *args,
@@ -80,6 +89,7 @@ class MedicalLandmarkDataset(BaseCocoStyleDataset):
                  check_images: Union[bool, str] = True,
                  num_shots: Optional[int] = None,
                  shot_seed: int = 0,
+                 measurements: Optional[Sequence[dict]] = None,
                  **kwargs):
         self.spacing = spacing_xy(spacing) if spacing is not None else self.DEFAULT_SPACING
         if check_images not in (True, False, 'header', 'decode'):
@@ -88,6 +98,8 @@ class MedicalLandmarkDataset(BaseCocoStyleDataset):
         self.check_images = 'header' if check_images is True else check_images
         self.num_shots = num_shots
         self.shot_seed = shot_seed
+        self.measurements = self.MEASUREMENTS if measurements is None else tuple(measurements)
+        self._resolved_measurements = None
         super().__init__(*args, **kwargs)
 
     # ---------------------------------------------------------------- loading
@@ -234,11 +246,32 @@ class MedicalLandmarkDataset(BaseCocoStyleDataset):
         else:
             self._fail(img['id'], f'no pixel spacing: the image entry has no "spacing" '
                        f'and {type(self).__name__} has no default')
+        measurements = self.resolved_measurements(img['id'])
         try:
             return Calibration(spacing=spacing, unit=self.UNIT, normalize=self.NORMALIZE,
-                               radii=self.SDR_RADII)
+                               radii=self.SDR_RADII, measurements=measurements)
         except ValueError as e:
             self._fail(img['id'], str(e))
+
+    def resolved_measurements(self, img_id=None) -> Tuple[dict, ...]:
+        """This set's measurements with landmark indices (resolved once).
+
+        Args:
+            img_id: The sample that asks, named in the error.
+
+        Raises:
+            DatasetFormatError: A measurement names a landmark the set does
+                not have, or is malformed; names the file and the sample.
+        """
+        if self._resolved_measurements is None:
+            id2name = self.metainfo.get('keypoint_id2name') or {}
+            names = [id2name[i] for i in range(len(id2name))]
+            try:
+                self._resolved_measurements = resolve_measurements(
+                    self.measurements, names, where=type(self).__name__)
+            except ValueError as e:
+                self._fail(img_id, str(e))
+        return self._resolved_measurements
 
     @classmethod
     def for_calibration(cls, **kwargs) -> 'MedicalLandmarkDataset':

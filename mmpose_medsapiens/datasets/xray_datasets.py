@@ -27,6 +27,24 @@ ISBI2015_HEAD_NAMES = (
     'gnathion', 'gonion', 'lower_incisal_incision', 'upper_incisal_incision', 'upper_lip',
     'lower_lip', 'subnasale', 'soft_tissue_pogonion', 'posterior_nasal_spine',
     'anterior_nasal_spine', 'articulare')
+# The angle and distance measurements of the ISBI 2015 challenge's clinical
+# analysis (Wang et al., "A benchmark for comparison of dental radiography
+# analysis algorithms", MedIA 31, 2016, Table 2; as implemented e.g. in
+# LucasL-3/Cephalometric-AI yolo-webapp/analysis.py): SNA = angle S-N-A,
+# SNB = angle S-N-B, ANB = SNA - SNB (signed), FMA = angle between the S-N
+# line and the mandibular plane Go-Gn, and the two face heights of FHI,
+# posterior S-Go and anterior N-Me. The challenge's other four parameters
+# are not single angles or distances and are not declared here: ODI and APDI
+# are signed sums of line angles, FHI the ratio PFH / AFH, MW a signed
+# incisor offset.
+ISBI2015_MEASUREMENTS = (
+    dict(name='SNA', angle=('sella', 'nasion', 'subspinale')),
+    dict(name='SNB', angle=('sella', 'nasion', 'supramentale')),
+    dict(name='ANB', difference=('SNA', 'SNB')),
+    dict(name='FMA', line_angle=(('sella', 'nasion'), ('gonion', 'gnathion'))),
+    dict(name='PFH', distance=('sella', 'gonion')),
+    dict(name='AFH', distance=('nasion', 'menton')),
+)
 HAND_NAMES = tuple(f'hand_{i}' for i in range(37))
 CHEST_NAMES = tuple(f'chest_{i}' for i in range(6))
 LEG_LANDMARKS_PER_SIDE = 13
@@ -36,11 +54,14 @@ LEG_LANDMARKS_PER_SIDE = 13
 class ISBI2015HeadDataset(MedicalLandmarkDataset):
     """ISBI 2015 cephalometric challenge: 19 landmarks on lateral cephalograms.
 
-    Lateral views have no left/right pairs: flips keep every label.
+    Lateral views have no left/right pairs: flips keep every label. The
+    metric also reports the challenge's angle and distance measurements
+    (:data:`ISBI2015_MEASUREMENTS`: SNA, SNB, ANB, FMA, PFH, AFH).
     """
 
     METAINFO = landmark_metainfo('head', ISBI2015_HEAD_NAMES)
     DEFAULT_SPACING = (0.1, 0.1)
+    MEASUREMENTS = ISBI2015_MEASUREMENTS
 
 
 @DATASETS.register_module()

@@ -8,10 +8,20 @@ from mmpose_medsapiens.datasets import (Calibration, ChestXrayDataset, DatasetFo
                                         LegXrayDataset, MedicalLandmarkDataset, spacing_xy)
 
 IMG = dict(id=7, width=1024, height=2048)
+# The head set's measurements with the ISBI indices worked out by hand
+# (0 sella, 1 nasion, 4 subspinale, 5 supramentale, 7 menton, 8 gnathion, 9 gonion).
+HEAD_MEASUREMENTS = (
+    dict(name='SNA', kind='angle', landmarks=(0, 1, 4)),
+    dict(name='SNB', kind='angle', landmarks=(0, 1, 5)),
+    dict(name='ANB', kind='difference', terms=('SNA', 'SNB')),
+    dict(name='FMA', kind='line_angle', landmarks=(0, 1, 9, 8)),
+    dict(name='PFH', kind='distance', landmarks=(0, 9)),
+    dict(name='AFH', kind='distance', landmarks=(1, 7)),
+)
 
 
 @pytest.mark.parametrize('cls,expected', [
-    (ISBI2015HeadDataset, Calibration((0.1, 0.1), 'mm', None, (2, 2.5, 3, 4))),
+    (ISBI2015HeadDataset, Calibration((0.1, 0.1), 'mm', None, (2, 2.5, 3, 4), HEAD_MEASUREMENTS)),
     (HandXrayDataset, Calibration((1, 1), 'mm', dict(pair=(1, 5), distance=50), (2, 4, 10))),
     (ChestXrayDataset, Calibration((0.5, 0.25), 'px@512', None, (3, 6, 9))),
     (DentalCBCTDataset, Calibration((0.18, 0.18), 'mm', None, (0.5, 1, 2))),
@@ -40,7 +50,7 @@ def test_missing_or_invalid_spacing_is_named():
         MedicalLandmarkDataset.for_calibration().calibration(dict(IMG, spacing=0))
     rule = MedicalLandmarkDataset.for_calibration(spacing=0.2).calibration(IMG)
     assert rule.as_dict() == dict(spacing=(0.2, 0.2), unit='mm', normalize=None,
-                                  radii=(2.0, 2.5, 3.0, 4.0))
+                                  radii=(2.0, 2.5, 3.0, 4.0), measurements=())
 
 
 def test_calibration_values_are_checked():

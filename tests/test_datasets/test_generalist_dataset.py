@@ -48,3 +48,43 @@ def test_only_known_sources_once(tmp_path):
                 data_prefix=dict(img='Images/'))
     with pytest.raises(ValueError, match='head set is given twice'):
         MedSapiensGeneralistDataset(datasets=[head, head])
+
+
+def _set(root, cls_name, k, spacing=(0.1, 0.1)):
+    write_blank_landmark_set(root, k, [(60, 80)], spacing=list(spacing))
+    return dict(type=cls_name, data_root=str(root), ann_file='ann.json',
+                data_prefix=dict(img='Images/'))
+
+
+def test_a_declared_layout_of_any_registered_sets(tmp_path):
+    layout = ['EchoNetLVHDataset', 'AarizDataset', 'ISBI2015HeadDataset']
+    ds = MedSapiensGeneralistDataset(
+        datasets=[_set(tmp_path / 'head', 'ISBI2015HeadDataset', 19),
+                  _set(tmp_path / 'echo', 'EchoNetLVHDataset', 4)],
+        layout=layout)
+    names = ds.metainfo['keypoint_id2name']
+    assert len(names) == 4 + 29 + 19
+    assert names[0] == 'echonet_lvh/ivs_endocardial_top' and names[4] == 'aariz/a_point'
+    assert names[33] == 'head/sella'
+    head, echo = ds.get_data_info(0), ds.get_data_info(1)
+    assert head['keypoints'].shape == (1, 52, 2)
+    np.testing.assert_array_equal(np.flatnonzero(head['keypoints_visible'][0]), range(33, 52))
+    np.testing.assert_array_equal(np.flatnonzero(echo['keypoints_visible'][0]), range(4))
+    # Measurement landmarks move with their block: SNA (sella, nasion,
+    # subspinale = 0, 1, 4 in the head set) lies at 33, 34, 37.
+    sna = next(m for m in head['calibration']['measurements'] if m['name'] == 'SNA')
+    assert sna['landmarks'] == (33, 34, 37)
+    ivsd = next(m for m in echo['calibration']['measurements'] if m['name'] == 'IVSd')
+    assert ivsd['landmarks'] == (0, 1)
+
+
+def test_layout_errors_name_the_problem(tmp_path):
+    with pytest.raises(ValueError, match="'NoSuchDataset' is not a registered"):
+        MedSapiensGeneralistDataset(datasets=[], layout=['NoSuchDataset'])
+    with pytest.raises(ValueError, match='head set is given twice'):
+        MedSapiensGeneralistDataset(datasets=[],
+                                    layout=['ISBI2015HeadDataset', 'ISBI2015HeadDataset'])
+    with pytest.raises(TypeError, match='AarizDataset is not in the generalist layout'):
+        MedSapiensGeneralistDataset(
+            datasets=[_set(tmp_path / 'aariz', 'AarizDataset', 29)],
+            layout=['ISBI2015HeadDataset'])

@@ -161,7 +161,7 @@ def test_outfile_prefix_dumps_per_image_json_and_csv(tmp_path):
         rows = json.load(f)
     assert rows == [dict(img_id=5, img_path='x/5.png', dataset_name='d', unit='mm',
                          pred=[[3.0, 4.0], [0.0, 1.0]], gt=[[0.0, 0.0], [0.0, 0.0]],
-                         errors=[5.0, None])]
+                         errors=[5.0, None], measurements={})]
     with open(prefix + '.per_image.csv') as f:
         table = list(csv.reader(f))
     # The columns of tools/analysis/evaluate_predictions.py's per_image.csv.
@@ -169,3 +169,65 @@ def test_outfile_prefix_dumps_per_image_json_and_csv(tmp_path):
                         'worst_landmark', 'e0', 'e1']
     assert table[1] == ['d', '5', 'x/5.png', 'mm', '1', '5.000000', '5.000000', '0',
                         '5.000000', '']
+
+
+# Two measurements on 3 landmarks: the distance a-b and the angle at b.
+MEASURED = dict(spacing=(0.5, 0.5), unit='mm', normalize=None, measurements=(
+    dict(name='AB', kind='distance', landmarks=(0, 1)),
+    dict(name='ABC', kind='angle', landmarks=(0, 1, 2)),
+    dict(name='ABC_minus_10', kind='difference', terms=('ABC', 'ABC'))))
+
+
+def _measured_sample(i, pred, gt, visible=(1, 1, 1), dataset_name='', calibration=MEASURED):
+    return dict(img_id=i, img_path=f'{i}.png', dataset_name=dataset_name,
+                calibration=calibration, pred_instances=dict(keypoints=np.array([pred], float)),
+                gt_instances=dict(keypoints=np.array([gt], float),
+                                  keypoints_visible=np.array([visible], float)))
+
+
+def test_measurement_errors_on_known_geometry():
+    # Ground truth: b at the origin, a 10 px (5 mm) up, c to the right (90 deg).
+    gt = [[0, -10], [0, 0], [10, 0]]
+    # Image 1: a 16 px up (8 mm: 3 mm too long), c rotated to 45 deg (45 off).
+    # Image 2: a 12 px up (6 mm: 1 mm too long), c at 60 deg from a (30 off).
+    c60 = [10 * np.sin(np.radians(60)), -10 * np.cos(np.radians(60))]
+    samples = [_measured_sample(1, [[0, -16], [0, 0], [10, -10]], gt),
+               _measured_sample(2, [[0, -12], [0, 0], c60], gt)]
+    metric = MedicalLandmarkMetric()
+    metric.process([], samples)
+    out = metric.compute_metrics(metric.results)
+    assert out['AB_MAE_mm'] == pytest.approx(2.0) and out['AB_MAE_STD_mm'] == pytest.approx(1.0)
+    assert out['ABC_MAE_deg'] == pytest.approx(37.5)
+    assert out['ABC_MAE_STD_deg'] == pytest.approx(7.5)
+    assert out['ABC_minus_10_MAE_deg'] == pytest.approx(0.0)  # ABC - ABC is 0 on both
+    assert 'MRE_mm' in out  # next to the landmark errors
+
+
+def test_measurements_need_ground_truth_of_every_landmark_used():
+    gt = [[0, -10], [0, 0], [10, 0]]
+    samples = [_measured_sample(1, [[0, -16], [0, 0], [10, 0]], gt, visible=(1, 1, 0)),
+               _measured_sample(2, [[0, -12], [0, 0], [10, 0]], gt)]
+    metric = MedicalLandmarkMetric()
+    metric.process([], samples)
+    out = metric.compute_metrics(metric.results)
+    # The angle is measured on image 2 only; the distance on both.
+    assert out['AB_MAE_mm'] == pytest.approx(2.0) and out['ABC_MAE_deg'] == pytest.approx(0.0)
+    samples = [_measured_sample(1, [[0, -16], [0, 0], [10, 0]], gt, visible=(1, 1, 0))]
+    metric = MedicalLandmarkMetric()
+    metric.process([], samples)
+    assert not any(k.startswith('ABC') for k in metric.compute_metrics(metric.results))
+
+
+def test_measurements_are_per_dataset_in_mixed_runs_and_use_the_normalisation():
+    hand = dict(MEASURED, spacing=(1.0, 1.0), normalize=dict(pair=(0, 1), distance=50.0))
+    gt = [[0, -10], [0, 0], [10, 0]]
+    samples = [_measured_sample(1, [[0, -16], [0, 0], [10, 0]], gt, dataset_name='head'),
+               _measured_sample(2, [[0, -12], [0, 0], [10, 0]], gt, dataset_name='hand',
+                                calibration=hand)]
+    metric = MedicalLandmarkMetric()
+    metric.process([], samples)
+    out = metric.compute_metrics(metric.results)
+    assert 'AB_MAE_mm' not in out
+    assert out['head/AB_MAE_mm'] == pytest.approx(3.0)
+    # The wrist rule makes the ground-truth a-b 50 mm: 12 px read 60 mm, 10 mm off.
+    assert out['hand/AB_MAE_mm'] == pytest.approx(10.0)

@@ -322,10 +322,10 @@ def config_cases(cfg) -> List[dict]:
     dataset = cfg.test_dataloader.dataset
     if dataset.type == GENERALIST:
         from mmpose_medsapiens.datasets.generalist_dataset import (GENERALIST_METAINFO,
-                                                                   GENERALIST_SOURCES,
+                                                                   MEDSAPIENS_GENERALIST,
                                                                    to_generalist)
         flip_indices = parse_pose_metainfo(GENERALIST_METAINFO)['flip_indices']
-        source_of = {cls.__name__: name for name, cls in GENERALIST_SOURCES}
+        source_of = {cls.__name__: name for name, cls in MEDSAPIENS_GENERALIST.classes.items()}
         cases = []
         for sub in dataset.datasets:
             source = source_of[sub.type]

@@ -9,7 +9,8 @@ from mmengine.evaluator import BaseMetric
 from mmengine.logging import MMLogger
 
 from mmpose.registry import METRICS
-from ...datasets.calibration import DEFAULT_SDR_RADII
+from ...datasets.calibration import DEFAULT_SDR_RADII, normalisation_factor
+from ...datasets.measurements import measure, measurement_unit
 from ..error_tables import per_image_rows, per_landmark_rows, write_per_image_csv
 
 
@@ -26,14 +27,11 @@ def radial_errors(pred: np.ndarray, gt: np.ndarray, calibration: dict) -> np.nda
     """
     spacing = np.asarray(calibration['spacing'], dtype=np.float64)
     errors = np.linalg.norm((gt.astype(np.float64) - pred.astype(np.float64)) * spacing, axis=-1)
-    rule = calibration.get('normalize')
-    if rule:
-        i, j = rule['pair']
-        ref = np.linalg.norm((gt[i].astype(np.float64) - gt[j]) * spacing)
-        if ref <= 0:
-            raise ValueError(f'normalisation landmarks {i} and {j} coincide')
-        errors = errors * (rule['distance'] / ref)
-    return errors
+    return errors * normalisation_factor(gt, calibration)
+
+
+def _finite(value: float) -> Optional[float]:
+    return None if np.isnan(value) else float(value)
 
 
 @METRICS.register_module()
@@ -49,7 +47,12 @@ class MedicalLandmarkMetric(BaseMetric):
     ``MRE_<u>``, ``STD_<u>`` (population std over all point errors),
     ``MedianRE_<u>`` and ``SDR_<r><u>`` in percent. When samples come from
     several datasets, each key is also reported per dataset as
-    ``<dataset_name>/<key>``.
+    ``<dataset_name>/<key>``. For the clinical measurements a landmark set
+    declares (carried by ``calibration['measurements']``, see
+    :mod:`mmpose_medsapiens.datasets.measurements`): ``<name>_MAE_<u>`` and
+    ``<name>_MAE_STD_<u>``, the mean and std of the absolute difference
+    between the measurement on the prediction and on the ground truth
+    (``<u>`` is ``deg`` for angles), per dataset only in mixed runs.
 
     Args:
         radii (Sequence[float], optional): SDR radii in the calibration unit.
@@ -102,7 +105,23 @@ class MedicalLandmarkMetric(BaseMetric):
                 dict(img_id=sample.get('img_id'), img_path=sample.get('img_path'),
                      dataset_name=sample.get('dataset_name', ''),
                      unit=calibration['unit'], radii=self._radii_of(calibration),
-                     errors=errors, pred=pred.astype(np.float64), gt=gt.astype(np.float64)))
+                     errors=errors, pred=pred.astype(np.float64), gt=gt.astype(np.float64),
+                     measurements=self._measurements(pred, gt, visible, calibration)))
+
+    @staticmethod
+    def _measurements(pred, gt, visible, calibration) -> Dict[str, tuple]:
+        """Name -> (predicted, ground-truth value, unit) of the sample's measurements."""
+        specs = calibration.get('measurements') or ()
+        if not specs:
+            return {}
+        # Measured only where every landmark involved has ground truth; the
+        # same normalisation factor (from the ground truth) scales both.
+        factor = normalisation_factor(gt, calibration)
+        args = dict(specs=specs, spacing=calibration['spacing'], factor=factor,
+                    visible=visible > 0)
+        on_pred, on_gt = measure(pred, **args), measure(gt, **args)
+        return {s['name']: (on_pred[s['name']], on_gt[s['name']],
+                            measurement_unit(s, specs, calibration['unit'])) for s in specs}
 
     def _radii_of(self, calibration: dict) -> tuple:
         if self.radii is not None:
@@ -122,6 +141,11 @@ class MedicalLandmarkMetric(BaseMetric):
             for dataset_name, group in groups.items():
                 for key, value in self._summary(group, group[0]['unit']).items():
                     metrics[f'{dataset_name}/{key}'] = value
+        # Measurements belong to one landmark set: in mixed runs only per set.
+        for dataset_name, group in groups.items():
+            prefix = f'{dataset_name}/' if len(groups) > 1 else ''
+            for key, value in self._measurement_summary(group).items():
+                metrics[prefix + key] = value
         self._log_per_landmark(groups)
         if self.outfile_prefix:
             self._dump(results)
@@ -130,7 +154,9 @@ class MedicalLandmarkMetric(BaseMetric):
     def _dump(self, results: List[dict]) -> None:
         rows = [dict(img_id=r['img_id'], img_path=r['img_path'], dataset_name=r['dataset_name'],
                      unit=r['unit'], pred=r['pred'].tolist(), gt=r['gt'].tolist(),
-                     errors=[None if np.isnan(e) else float(e) for e in r['errors']])
+                     errors=[None if np.isnan(e) else float(e) for e in r['errors']],
+                     measurements={n: dict(pred=_finite(p), gt=_finite(g), unit=u)
+                                   for n, (p, g, u) in r['measurements'].items()})
                 for r in results]
         dirname = os.path.dirname(self.outfile_prefix)
         if dirname:
@@ -153,6 +179,26 @@ class MedicalLandmarkMetric(BaseMetric):
         for r in sorted({r for res in results for r in res['radii']}):
             success = errors <= r if self.inclusive else errors < r
             out[f'SDR_{r:g}{unit}'] = float(100.0 * success.mean())
+        return out
+
+    @staticmethod
+    def _measurement_summary(results: List[dict]) -> Dict[str, float]:
+        """``<name>_MAE_<unit>`` and ``<name>_MAE_STD_<unit>`` of each measurement.
+
+        The mean and (population) std of ``|predicted - ground truth|`` over
+        the images where the measurement is defined.
+        """
+        out, names = OrderedDict(), []
+        for res in results:
+            names += [n for n in res['measurements'] if n not in names]
+        for name in names:
+            rows = [res['measurements'][name] for res in results if name in res['measurements']]
+            diffs = np.array([abs(p - g) for p, g, _ in rows], dtype=np.float64)
+            diffs = diffs[~np.isnan(diffs)]
+            if diffs.size:
+                unit = rows[0][2]
+                out[f'{name}_MAE_{unit}'] = float(diffs.mean())
+                out[f'{name}_MAE_STD_{unit}'] = float(diffs.std())
         return out
 
     def _log_per_landmark(self, groups: Dict[str, List[dict]]) -> None:
