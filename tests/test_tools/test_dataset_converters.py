@@ -16,7 +16,8 @@ def _load(name):
     return load_tool(f'dataset_converters/{name}.py')
 
 
-CONVERTERS = ('isbi2015_to_coco', 'payer_hand_to_coco', 'gu2net_chest_to_coco', 'labelme_to_coco')
+CONVERTERS = ('isbi2015_to_coco', 'payer_hand_to_coco', 'gu2net_chest_to_coco', 'labelme_to_coco',
+              'aariz_to_coco', 'cldetection2023_to_coco', 'echonet_lvh_to_coco')
 isbi = _load('isbi2015_to_coco')
 hand = _load('payer_hand_to_coco')
 chest = _load('gu2net_chest_to_coco')
