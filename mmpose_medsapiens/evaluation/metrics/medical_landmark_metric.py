@@ -186,19 +186,29 @@ class MedicalLandmarkMetric(BaseMetric):
         """``<name>_MAE_<unit>`` and ``<name>_MAE_STD_<unit>`` of each measurement.
 
         The mean and (population) std of ``|predicted - ground truth|`` over
-        the images where the measurement is defined.
+        the images where both are defined. A measurement the ground truth
+        defines somewhere is always reported; predictions that leave it
+        undefined (coinciding landmarks) are counted in a warning, and a
+        measurement no prediction defines reads NaN.
         """
         out, names = OrderedDict(), []
         for res in results:
             names += [n for n in res['measurements'] if n not in names]
         for name in names:
             rows = [res['measurements'][name] for res in results if name in res['measurements']]
+            rows = [(p, g, u) for p, g, u in rows if not np.isnan(g)]
+            if not rows:
+                continue
             diffs = np.array([abs(p - g) for p, g, _ in rows], dtype=np.float64)
+            undefined = int(np.isnan(diffs).sum())
+            if undefined:
+                MMLogger.get_current_instance().warning(
+                    f'{name}: undefined on {undefined} of {len(rows)} predictions (coinciding '
+                    'landmarks); its MAE is over the others')
             diffs = diffs[~np.isnan(diffs)]
-            if diffs.size:
-                unit = rows[0][2]
-                out[f'{name}_MAE_{unit}'] = float(diffs.mean())
-                out[f'{name}_MAE_STD_{unit}'] = float(diffs.std())
+            unit = rows[0][2]
+            out[f'{name}_MAE_{unit}'] = float(diffs.mean()) if diffs.size else float('nan')
+            out[f'{name}_MAE_STD_{unit}'] = float(diffs.std()) if diffs.size else float('nan')
         return out
 
     def _log_per_landmark(self, groups: Dict[str, List[dict]]) -> None:
