@@ -1,4 +1,4 @@
-from .landmark_inference import infer_landmarks, write_prediction
+from .landmark_inference import declared_measurements, infer_landmarks, write_prediction
 from .model_init import init_landmark_model
 
-__all__ = ['infer_landmarks', 'init_landmark_model', 'write_prediction']
+__all__ = ['declared_measurements', 'infer_landmarks', 'init_landmark_model', 'write_prediction']

@@ -8,9 +8,47 @@ import cv2
 import numpy as np
 import torch.nn as nn
 from mmpose.apis import inference_topdown
+from mmpose.registry import DATASETS
 
 from mmpose_medsapiens.datasets.calibration import spacing_xy
+from mmpose_medsapiens.datasets.generalist_dataset import GeneralistLayout, MEDSAPIENS_LAYOUT
 from mmpose_medsapiens.datasets.image_io import read_header_spacing, read_medical_image
+from mmpose_medsapiens.datasets.measurements import measure, measurement_unit
+from mmpose_medsapiens.datasets.medical_landmark_dataset import MedicalLandmarkDataset
+
+
+def declared_measurements(dataset_cfg) -> tuple:
+    """The resolved measurements a config's dataset declares, in model channels.
+
+    A single landmark set's come from its class (or its ``measurements``
+    argument); a generalist's from each source set, moved to the set's block
+    and named ``<set>/<name>``. Other datasets declare none.
+
+    Args:
+        dataset_cfg (dict): A ``*_dataloader.dataset`` config.
+    """
+    def of(cfg):
+        cls = DATASETS.get(cfg.get('type'))
+        if cls is None or not issubclass(cls, MedicalLandmarkDataset):
+            return ()
+        kwargs = {'measurements': cfg['measurements']} if 'measurements' in cfg else {}
+        return cls.for_calibration(**kwargs).resolved_measurements()
+
+    if dataset_cfg.get('type') != 'MedSapiensGeneralistDataset':
+        return of(dataset_cfg)
+    layout = GeneralistLayout(dataset_cfg.get('layout') or MEDSAPIENS_LAYOUT)
+    specs = []
+    for source_cfg in dataset_cfg.get('datasets', []):
+        key = DATASETS.get(source_cfg['type']).METAINFO['dataset_name']
+        offset = layout.offsets[key]
+        for m in of(source_cfg):
+            moved = dict(m, name=f'{key}/{m["name"]}')
+            if 'landmarks' in m:
+                moved['landmarks'] = tuple(i + offset for i in m['landmarks'])
+            else:
+                moved['terms'] = tuple(f'{key}/{t}' for t in m['terms'])
+            specs.append(moved)
+    return tuple(specs)
 
 
 def infer_landmarks(model: nn.Module,
@@ -33,9 +71,12 @@ def infer_landmarks(model: nn.Module,
 
     Returns:
         dict: ``image``, ``width``, ``height``, ``spacing``, ``spacing_source``
-        (``'argument'``, the header tag, or None) and ``landmarks``
+        (``'argument'``, the header tag, or None), ``landmarks``
         (a list of ``name``, ``x``, ``y``, ``score`` and, with a spacing,
-        ``x_mm``, ``y_mm``).
+        ``x_mm``, ``y_mm``) and ``measurements``: the clinical measurements
+        the config's landmark set declares (``name``, ``value``, ``unit``:
+        ``mm`` with a spacing, else ``px`` (and angles assume square pixels),
+        ``deg`` for angles).
     """
     img = read_medical_image(image)
     sample = inference_topdown(model, img)[0]
@@ -54,9 +95,16 @@ def infer_landmarks(model: nn.Module,
         if spacing is not None:
             item.update(x_mm=float(x) * spacing[0], y_mm=float(y) * spacing[1])
         landmarks.append(item)
+    cfg = getattr(model, 'cfg', None)
+    specs = declared_measurements(cfg.test_dataloader.dataset) if cfg is not None else ()
+    values = measure(kpts, specs, spacing if spacing is not None else (1.0, 1.0))
+    unit = 'mm' if spacing is not None else 'px'
+    measurements = [dict(name=m['name'], value=None if np.isnan(values[m['name']])
+                         else values[m['name']], unit=measurement_unit(m, specs, unit))
+                    for m in specs]
     return dict(image=image, width=int(img.shape[1]), height=int(img.shape[0]),
                 spacing=spacing, spacing_source=source if spacing is not None else None,
-                landmarks=landmarks)
+                landmarks=landmarks, measurements=measurements)
 
 
 def write_prediction(result: dict, out_dir: str) -> tuple:

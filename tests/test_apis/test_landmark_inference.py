@@ -86,3 +86,50 @@ def test_dicom_spacing_from_the_header_unless_given(tiny_config, tiny_checkpoint
               tiny_checkpoint, '--out-dir', str(out)])
     with open(out / 'scan.json') as f:
         assert json.load(f)['spacing_source'] == 'ImagerPixelSpacing'
+
+
+def test_measurements_of_a_new_image(tiny_config, tiny_checkpoint, synthetic_data, tmp_path):
+    from conftest import derived_config
+    # The tiny model's first 10 channels read as the ISBI head landmarks.
+    config = derived_config(tiny_config, tmp_path / 'head.py', test_dataloader=dict(
+        dataset=dict(type='ISBI2015HeadDataset')))
+    image = osp.join(synthetic_data, 'images', sorted(os.listdir(
+        osp.join(synthetic_data, 'images')))[0])
+    model = init_model(config, tiny_checkpoint, device='cpu')
+    result = infer_landmarks(model, image, spacing=0.1)
+    got = {m['name']: m for m in result['measurements']}
+    assert list(got) == ['SNA', 'SNB', 'ANB', 'FMA', 'PFH', 'AFH']
+    xy = {i: np.array([result['landmarks'][i]['x'], result['landmarks'][i]['y']])
+          for i in range(10)}
+
+    def angle(u, v):
+        return np.degrees(np.arccos(np.dot(u, v) / np.linalg.norm(u) / np.linalg.norm(v)))
+    sna = angle(xy[0] - xy[1], xy[4] - xy[1])  # at nasion, towards sella and A
+    snb = angle(xy[0] - xy[1], xy[5] - xy[1])
+    assert got['SNA']['value'] == pytest.approx(sna, abs=1e-6) and got['SNA']['unit'] == 'deg'
+    assert got['ANB']['value'] == pytest.approx(sna - snb, abs=1e-6)
+    assert got['AFH']['value'] == pytest.approx(0.1 * np.linalg.norm(xy[1] - xy[7]))
+    assert got['AFH']['unit'] == 'mm'
+    without = {m['name']: m for m in infer_landmarks(model, image)['measurements']}
+    assert without['AFH']['unit'] == 'px'
+    assert without['AFH']['value'] == pytest.approx(np.linalg.norm(xy[1] - xy[7]))
+    json_path, _ = write_prediction(result, str(tmp_path / 'out'))
+    with open(json_path) as f:
+        assert json.load(f)['measurements'][5]['name'] == 'AFH'
+
+
+def test_generalist_measurements_sit_in_their_block():
+    from mmpose_medsapiens.apis import declared_measurements
+    cfg = Config.fromfile(osp.join(osp.dirname(__file__), '..', '..', 'configs',
+                                   'medsapiens_generalist.py'))
+    specs = {m['name']: m for m in declared_measurements(cfg.test_dataloader.dataset)}
+    assert list(specs) == ['head/SNA', 'head/SNB', 'head/ANB', 'head/FMA', 'head/PFH',
+                           'head/AFH']
+    assert specs['head/SNA']['landmarks'] == (0, 1, 4)
+    assert specs['head/ANB']['terms'] == ('head/SNA', 'head/SNB')
+    layout = dict(type='MedSapiensGeneralistDataset',
+                  layout=['HandXrayDataset', 'EchoNetLVHDataset', 'ISBI2015HeadDataset'],
+                  datasets=[dict(type='ISBI2015HeadDataset'), dict(type='EchoNetLVHDataset')])
+    specs = {m['name']: m for m in declared_measurements(layout)}
+    assert specs['head/SNA']['landmarks'] == (41, 42, 45)  # after 37 hand + 4 echo
+    assert specs['echonet_lvh/IVSd']['landmarks'] == (37, 38)
