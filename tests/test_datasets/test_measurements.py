@@ -121,3 +121,26 @@ def test_shipped_declarations_measure_what_they_name():
     line = np.array([[300, 100], [300, 150], [300, 375], [300, 420]], float)
     v = measure(line, echo, spacing=(0.2, 0.2))
     assert (v['IVSd'], v['LVIDd'], v['LVPWd']) == pytest.approx((10, 45, 9))
+
+
+LANDMARK_SETS = ('ISBI2015HeadDataset', 'HandXrayDataset', 'ChestXrayDataset', 'LegXrayDataset',
+                 'DentalCBCTDataset', 'AarizDataset', 'CLDetection2023Dataset',
+                 'EchoNetLVHDataset', 'SyntheticCephDataset')
+
+
+@pytest.mark.parametrize('dataset_type', LANDMARK_SETS)
+def test_every_set_takes_num_shots_and_resolves_its_measurements(dataset_type, tmp_path):
+    from mmpose.registry import DATASETS
+    cls = DATASETS.get(dataset_type)
+    k = len(cls.METAINFO['keypoint_info'])
+    write_blank_landmark_set(tmp_path, k, [(60, 80)] * 5, spacing=[0.1, 0.1])
+    kwargs = dict(data_root=str(tmp_path), ann_file='ann.json', data_prefix=dict(img='Images/'))
+    if dataset_type == 'LegXrayDataset':
+        (tmp_path / 'leg_meta_json').mkdir()
+    picked = cls(num_shots=2, shot_seed=1, **kwargs)
+    assert len(picked) == 2
+    again = cls(num_shots=2, shot_seed=1, **kwargs)
+    assert [picked.get_data_info(i)['img_id'] for i in range(2)] == \
+        [again.get_data_info(i)['img_id'] for i in range(2)]
+    declared = [m['name'] for m in cls.MEASUREMENTS]
+    assert [m['name'] for m in picked.get_data_info(0)['calibration']['measurements']] == declared
