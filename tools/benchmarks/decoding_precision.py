@@ -64,6 +64,13 @@ GEOMETRIES = {
     'DentalCBCTDataset': dict(name='teeth', size=(640, 800), spacing=None, seed=5),
     'SyntheticCephDataset': dict(name='synthetic', size=(256, 320), spacing=(0.5, 0.5),
                                  seed=6),
+    # Representative sizes: an Aariz ART Plus film (0.1 mm, the release CSV), an
+    # ISBI-sized CL-Detection slice after its padding is cut, a 1024x768 PLAX frame.
+    'AarizDataset': dict(name='aariz', size=(1968, 2225), spacing=(0.1, 0.1), seed=7),
+    'CLDetection2023Dataset': dict(name='cldetection2023', size=(1935, 2400),
+                                   spacing=(0.1, 0.1), seed=8),
+    'EchoNetLVHDataset': dict(name='echonet_lvh', size=(1024, 768), spacing=(0.25, 0.25),
+                              seed=9),
 }
 GENERALIST = 'MedSapiensGeneralistDataset'
 # Physical-looking distance of the hand's wrist-rule landmarks 1 and 5.
