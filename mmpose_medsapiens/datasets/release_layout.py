@@ -16,7 +16,8 @@ import filecmp
 import os
 import os.path as osp
 import shutil
-from typing import Dict, Iterable, List, Sequence, Tuple
+import sys
+from typing import Callable, Dict, Iterable, List, Sequence, Tuple
 
 import numpy as np
 
@@ -226,6 +227,26 @@ def place_images(out_dir: str, names: Dict[str, str], mode: str = 'symlink',
             os.replace(tmp, dst)
         placed += 1
     return placed
+
+
+def run_converter(convert: Callable[[], Dict[str, str]]) -> Dict[str, str]:
+    """Run a converter for its command line: errors exit as ``error: ...``.
+
+    Args:
+        convert (Callable): Runs the conversion and returns split -> written
+            annotation file.
+
+    Returns:
+        dict: What ``convert`` returned, after printing ``<split>: <path>``
+        lines.
+    """
+    try:
+        paths = convert()
+    except (ValueError, OSError) as e:
+        sys.exit(f'error: {e}')
+    for split, path in paths.items():
+        print(f'{split}: {path}')
+    return paths
 
 
 def write_release(out_dir: str, set_name: str, cocos: Dict[str, dict], names: Dict[str, str],

@@ -34,7 +34,6 @@ import math
 import os
 import os.path as osp
 import runpy
-import sys
 
 # The tools' one bootstrap (tools/_bootstrap.py): repository root on sys.path,
 # plugin registered; sub-folder scripts cannot import it by name.
@@ -47,7 +46,7 @@ from mmpose_medsapiens.datasets.cephalometric_datasets import (  # noqa: E402
 from mmpose_medsapiens.datasets.coco_landmarks import make_coco  # noqa: E402
 from mmpose_medsapiens.datasets.image_io import read_image_size  # noqa: E402
 from mmpose_medsapiens.datasets.release_layout import (  # noqa: E402
-    add_output_arguments, release_image_names, write_release)
+    add_output_arguments, release_image_names, run_converter, write_release)
 
 MAPPING_CSV = 'cephalogram_machine_mappings.csv'
 CSV_COLUMNS = ('cephalogram_id', 'machine', 'pixel_size', 'image_format', 'mode')
@@ -241,14 +240,8 @@ def parse_args(argv=None):
 
 def main(argv=None):
     args = parse_args(argv)
-    try:
-        paths = convert_aariz(args.root, args.out_dir, args.ground_truth, args.images,
-                              args.overwrite)
-    except (ValueError, OSError) as e:
-        sys.exit(f'error: {e}')
-    for split, path in paths.items():
-        print(f'{split}: {path}')
-    return paths
+    return run_converter(lambda: convert_aariz(args.root, args.out_dir, args.ground_truth,
+                                               args.images, args.overwrite))
 
 
 if __name__ == '__main__':

@@ -29,7 +29,6 @@ import os
 import os.path as osp
 import random
 import runpy
-import sys
 
 # The tools' one bootstrap (tools/_bootstrap.py): repository root on sys.path,
 # plugin registered; sub-folder scripts cannot import it by name.
@@ -44,7 +43,8 @@ from mmpose_medsapiens.datasets.cephalometric_datasets import (  # noqa: E402
 from mmpose_medsapiens.datasets.coco_landmarks import make_coco, write_coco  # noqa: E402
 from mmpose_medsapiens.datasets.file_writing import (ensure_new_files,  # noqa: E402
                                                      write_atomically)
-from mmpose_medsapiens.datasets.release_layout import annotation_file  # noqa: E402
+from mmpose_medsapiens.datasets.release_layout import (annotation_file,  # noqa: E402
+                                                       run_converter)
 
 SET_NAME = 'cldetection2023'
 NUM_LANDMARKS = len(CLDETECTION2023_NAMES)
@@ -216,15 +216,9 @@ def parse_args(argv=None):
 
 def main(argv=None):
     args = parse_args(argv)
-    try:
-        paths = convert_cldetection2023(args.stack, args.ground_truth, args.out_dir,
-                                        args.val_count, args.test_count, args.seed,
-                                        args.overwrite)
-    except (ValueError, OSError) as e:
-        sys.exit(f'error: {e}')
-    for split, path in paths.items():
-        print(f'{split}: {path}')
-    return paths
+    return run_converter(lambda: convert_cldetection2023(
+        args.stack, args.ground_truth, args.out_dir, args.val_count, args.test_count, args.seed,
+        args.overwrite))
 
 
 if __name__ == '__main__':

@@ -38,7 +38,6 @@ import glob
 import os
 import os.path as osp
 import runpy
-import sys
 from collections import defaultdict
 
 # The tools' one bootstrap (tools/_bootstrap.py): repository root on sys.path,
@@ -52,7 +51,8 @@ from mmpose_medsapiens.datasets.coco_landmarks import make_coco, write_coco  # n
 from mmpose_medsapiens.datasets.echo_datasets import ECHONET_LVH_NAMES  # noqa: E402
 from mmpose_medsapiens.datasets.file_writing import (ensure_new_files,  # noqa: E402
                                                      write_atomically)
-from mmpose_medsapiens.datasets.release_layout import annotation_file  # noqa: E402
+from mmpose_medsapiens.datasets.release_layout import (annotation_file,  # noqa: E402
+                                                       run_converter)
 
 SET_NAME = 'echonet_lvh'
 CSV_NAME = 'MeasurementsList.csv'
@@ -253,13 +253,15 @@ def parse_args(argv=None):
 
 def main(argv=None):
     args = parse_args(argv)
-    try:
-        paths, skipped = convert_echonet_lvh(args.root, args.out_dir, args.calc_unit,
-                                             args.spacing_tolerance, args.overwrite)
-    except (ValueError, OSError) as e:
-        sys.exit(f'error: {e}')
-    for split, path in paths.items():
-        print(f'{split}: {path}')
+    skipped = {}
+
+    def convert():
+        paths, found = convert_echonet_lvh(args.root, args.out_dir, args.calc_unit,
+                                           args.spacing_tolerance, args.overwrite)
+        skipped.update(found)
+        return paths
+
+    paths = run_converter(convert)
     for video, reason in skipped.items():
         print(f'skipped {video}: {reason}')
     return paths

@@ -34,7 +34,6 @@ import argparse
 import os
 import os.path as osp
 import runpy
-import sys
 
 # The tools' one bootstrap (tools/_bootstrap.py): repository root on sys.path,
 # plugin registered; sub-folder scripts cannot import it by name.
@@ -44,7 +43,7 @@ import numpy as np  # noqa: E402
 
 from mmpose_medsapiens.datasets.coco_landmarks import make_coco  # noqa: E402
 from mmpose_medsapiens.datasets.release_layout import (  # noqa: E402
-    add_output_arguments, release_image_names, write_release)
+    add_output_arguments, release_image_names, run_converter, write_release)
 from mmpose_medsapiens.datasets.image_io import read_image_size  # noqa: E402
 from mmpose_medsapiens.datasets.xray_datasets import CHEST_NAMES  # noqa: E402
 
@@ -219,15 +218,9 @@ def parse_args(argv=None):
 
 def main(argv=None):
     args = parse_args(argv)
-    try:
-        paths = convert_gu2net_chest(args.root, args.out_dir, args.images_dir, args.labels_dir,
-                                     args.exclude, args.split_sizes, args.images,
-                                     args.overwrite)
-    except (ValueError, OSError) as e:
-        sys.exit(f'error: {e}')
-    for split, path in paths.items():
-        print(f'{split}: {path}')
-    return paths
+    return run_converter(lambda: convert_gu2net_chest(
+        args.root, args.out_dir, args.images_dir, args.labels_dir, args.exclude,
+        args.split_sizes, args.images, args.overwrite))
 
 
 if __name__ == '__main__':

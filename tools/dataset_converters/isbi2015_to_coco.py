@@ -38,7 +38,6 @@ import argparse
 import os
 import os.path as osp
 import runpy
-import sys
 
 # The tools' one bootstrap (tools/_bootstrap.py): repository root on sys.path,
 # plugin registered; sub-folder scripts cannot import it by name.
@@ -48,7 +47,7 @@ import numpy as np  # noqa: E402
 
 from mmpose_medsapiens.datasets.coco_landmarks import make_coco  # noqa: E402
 from mmpose_medsapiens.datasets.release_layout import (  # noqa: E402
-    add_output_arguments, draw_validation, release_image_names, write_release)
+    add_output_arguments, draw_validation, release_image_names, run_converter, write_release)
 from mmpose_medsapiens.datasets.xray_datasets import ISBI2015_HEAD_NAMES  # noqa: E402
 from mmpose_medsapiens.datasets.image_io import read_image_size  # noqa: E402
 
@@ -276,15 +275,10 @@ def parse_args(argv=None):
 
 def main(argv=None):
     args = parse_args(argv)
-    try:
-        paths = convert_isbi2015(args.root, args.out_dir, args.ground_truth, args.test_split,
-                                 args.val_split, args.val_fraction, args.val_count, args.seed,
-                                 args.images, args.allow_incomplete, args.overwrite)
-    except (ValueError, OSError) as e:
-        sys.exit(f'error: {e}')
-    for split, path in paths.items():
-        print(f'{split}: {path}')
-    return paths
+    return run_converter(lambda: convert_isbi2015(
+        args.root, args.out_dir, args.ground_truth, args.test_split, args.val_split,
+        args.val_fraction, args.val_count, args.seed, args.images, args.allow_incomplete,
+        args.overwrite))
 
 
 if __name__ == '__main__':
