@@ -13,7 +13,8 @@ from mmpose.registry import DATASETS
 from mmpose_medsapiens.datasets.calibration import spacing_xy
 from mmpose_medsapiens.datasets.generalist_dataset import GeneralistLayout, MEDSAPIENS_LAYOUT
 from mmpose_medsapiens.datasets.image_io import read_header_spacing, read_medical_image
-from mmpose_medsapiens.datasets.measurements import measure, measurement_unit
+from mmpose_medsapiens.datasets.measurements import (measure, measurement_unit,
+                                                     moved_measurements)
 from mmpose_medsapiens.datasets.medical_landmark_dataset import MedicalLandmarkDataset
 
 
@@ -40,14 +41,7 @@ def declared_measurements(dataset_cfg) -> tuple:
     specs = []
     for source_cfg in dataset_cfg.get('datasets', []):
         key = DATASETS.get(source_cfg['type']).METAINFO['dataset_name']
-        offset = layout.offsets[key]
-        for m in of(source_cfg):
-            moved = dict(m, name=f'{key}/{m["name"]}')
-            if 'landmarks' in m:
-                moved['landmarks'] = tuple(i + offset for i in m['landmarks'])
-            else:
-                moved['terms'] = tuple(f'{key}/{t}' for t in m['terms'])
-            specs.append(moved)
+        specs += moved_measurements(of(source_cfg), layout.offsets[key], prefix=f'{key}/')
     return tuple(specs)
 
 

@@ -12,6 +12,7 @@ import numpy as np
 from mmpose.datasets.dataset_wrappers import CombinedDataset
 from mmpose.registry import DATASETS
 from . import xray_datasets  # noqa: F401  (registers the default layout's sets)
+from .measurements import moved_measurements
 from .medical_landmark_dataset import MedicalLandmarkDataset
 from .metainfo import landmark_metainfo
 
@@ -89,9 +90,8 @@ class GeneralistLayout:
         if calibration.get('normalize'):
             i, j = calibration['normalize']['pair']
             calibration['normalize']['pair'] = (i + offset, j + offset)
-        calibration['measurements'] = tuple(
-            dict(m, landmarks=tuple(i + offset for i in m['landmarks'])) if 'landmarks' in m
-            else dict(m) for m in calibration.get('measurements') or ())
+        calibration['measurements'] = moved_measurements(
+            calibration.get('measurements') or (), offset)
         data_info['calibration'] = calibration
         return data_info
 

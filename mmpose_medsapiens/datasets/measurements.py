@@ -90,6 +90,26 @@ def resolve_measurements(specs: Sequence[dict], names: Sequence[str],
     return tuple(resolved)
 
 
+def moved_measurements(specs: Sequence[dict], offset: int, prefix: str = '') -> Tuple[dict, ...]:
+    """Resolved measurements of a landmark block placed at ``offset`` in a larger layout.
+
+    Args:
+        specs (Sequence[dict]): From :func:`resolve_measurements`.
+        offset (int): Channel of the block's first landmark.
+        prefix (str): Put before every measurement name (and difference
+            term), e.g. ``'head/'``. Defaults to none.
+    """
+    moved = []
+    for m in specs:
+        m = dict(m, name=prefix + m['name'])
+        if 'landmarks' in m:
+            m['landmarks'] = tuple(i + offset for i in m['landmarks'])
+        else:
+            m['terms'] = tuple(prefix + t for t in m['terms'])
+        moved.append(m)
+    return tuple(moved)
+
+
 def measurement_unit(spec: dict, specs: Sequence[dict], distance_unit: str) -> str:
     """The unit a resolved measurement is reported in."""
     if spec['kind'] == 'difference':
