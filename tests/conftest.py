@@ -126,3 +126,19 @@ def derived_config(base_config, path, **overrides):
     lines += [f'{key} = {value!r}' for key, value in overrides.items()]
     path.write_text('\n'.join(lines) + '\n')
     return str(path)
+
+
+@pytest.fixture(scope='session')
+def udp_config(tiny_config, tmp_path_factory):
+    """The tiny config with UDP heatmaps and the flip test (the recipe's decoding)."""
+    from helpers.trained_udp_model import write_udp_config
+    return write_udp_config(tiny_config, tmp_path_factory.mktemp('udp') / 'tiny_udp.py')
+
+
+@pytest.fixture(scope='session')
+def fitted_udp_checkpoint(udp_config, tmp_path_factory):
+    """A checkpoint of ``udp_config``'s model fitted to its training images."""
+    from helpers.trained_udp_model import fit_tiny_model
+    path = str(tmp_path_factory.mktemp('fitted') / 'fitted_udp.pth')
+    fit_tiny_model(udp_config, path)
+    return path

@@ -7,6 +7,9 @@ it on held-out images and writes into ``--out-dir``:
 - ``metrics.json``: the model's MRE / SDR (mm) on the test split, the same
   metrics of the mean-shape baseline (the training-set mean landmark
   positions predicted for every image), their ratio and the timings;
+- ``uncertainty_calibration.json``: per-landmark uncertainty radii (90 %
+  split conformal, on the validation split); ``metrics.json`` reports their
+  coverage on the test split and the rank correlation of spread and error;
 - ``overlays/*.png``: test images with ground truth (green) and prediction
   (red);
 - the runner's logs and checkpoints.
@@ -32,7 +35,10 @@ from mmengine.runner import Runner
 
 from mmpose_medsapiens.datasets.synthetic import generate_synthetic_dataset
 from mmpose.registry import DATASETS
+from mmpose_medsapiens.deploy import model_fingerprint
 from mmpose_medsapiens.evaluation.mean_shape_baseline import mean_shape_baseline
+from mmpose_medsapiens.evaluation.uncertainty_calibration import (calibrate_uncertainty,
+                                                                  evaluate_with_uncertainty)
 
 DEFAULT_CONFIG = osp.join(_bootstrap.REPO_ROOT, 'configs', 'demo_synthetic_ceph.py')
 
@@ -64,6 +70,20 @@ def sdr_radii(metrics):
     """The SDR radii (mm) a metrics dict reports, ascending."""
     return sorted(float(k[len('SDR_'):-len('mm')]) for k in metrics
                   if k.startswith('SDR_') and k.endswith('mm'))
+
+
+def uncertainty_on_test(model, val_dataloader, test_dataloader, path, coverage=0.9):
+    """Calibrate on validation, write the calibration, score it on test."""
+    model.eval()
+    calibration = calibrate_uncertainty(model, val_dataloader, coverage, model_fingerprint(model))
+    calibration.dump(path)
+    metric = evaluate_with_uncertainty(model, test_dataloader, calibration)
+    metrics = metric.compute_metrics(metric.results)
+    key = f'coverage_{100 * coverage:g}'
+    return dict(nominal_coverage=100 * coverage, test_coverage=metrics[key],
+                spearman_spread_error=metrics['uncertainty_spearman'],
+                outside_validation=metrics['outside_validation'],
+                within_5_points=bool(abs(metrics[key] - 100 * coverage) <= 5))
 
 
 def draw_overlays(dump_file, out_dir, num):
@@ -122,12 +142,15 @@ def main():
     baseline = mean_shape_baseline_of(cfg)
     radii = sdr_radii(model_metrics)
     overlays = draw_overlays(dump_file, osp.join(out_dir, 'overlays'), args.num_overlays)
+    uncertainty = uncertainty_on_test(runner.model, runner.val_dataloader, runner.test_dataloader,
+                                      osp.join(out_dir, 'uncertainty_calibration.json'))
     ratio = model_metrics['MRE_mm'] / baseline['MRE_mm']
     result = dict(
         model=dict(model_metrics),
         mean_shape_baseline=baseline,
         mre_ratio_model_to_baseline=ratio,
         learned=bool(ratio <= 0.5),
+        uncertainty=uncertainty,
         images=dict(train=args.num_train, val=args.num_val, test=args.num_test),
         train_seconds=round(train_seconds, 1),
         total_seconds=round(time.time() - start, 1),
@@ -143,6 +166,9 @@ def main():
               ' '.join(f'{m[f"SDR_{r:g}mm"]:7.1f}%' for r in radii))
     print(f'[demo] model / baseline MRE = {ratio:.3f} (must be <= 0.5); '
           f'train {train_seconds:.0f} s, total {result["total_seconds"]:.0f} s')
+    print(f'[demo] uncertainty: {uncertainty["test_coverage"]:.1f} % of test errors inside '
+          f'the {uncertainty["nominal_coverage"]:g} % radii calibrated on validation; '
+          f'Spearman(spread, error) = {uncertainty["spearman_spread_error"]:.3f}')
     print(f'[demo] wrote {osp.join(out_dir, "metrics.json")} and {len(overlays)} overlays '
           f'in {osp.join(out_dir, "overlays")}')
     if not result['learned']:

@@ -181,7 +181,7 @@ run_step "install mmcv $PIN_MMCV_VERSION" mmcv "${PIP[@]}" "${PIP_INSTALL[@]}" -
 run_step "install chumpy, $PIN_MMDET, $PIN_MMPOSE, $PIN_MMPRETRAIN, mmpose_medsapiens (editable) + test tools" \
     "chumpy/mmdet/mmpose/mmpretrain/mmpose_medsapiens" \
     "${PIP[@]}" "${PIP_INSTALL[@]}" -c "$CONSTRAINTS" --no-build-isolation chumpy "$PIN_MMDET" "$PIN_MMPOSE" \
-    "$PIN_MMPRETRAIN" -e "$ROOT[tests]"
+    "$PIN_MMPRETRAIN" -e "$ROOT[tests,deploy]"
 
 "$PY" "$ROOT/tools/check_env.py" >"$LOG_DIR/check_env.log" 2>&1 \
     || fail "final environment check" "see log" "$LOG_DIR/check_env.log"

@@ -7,6 +7,9 @@ from typing import Optional, Sequence, Union
 import cv2
 import numpy as np
 import torch.nn as nn
+from mmengine.config import Config
+from mmengine.dataset import Compose
+from mmengine.registry import init_default_scope
 from mmpose.apis import inference_topdown
 from mmpose.registry import DATASETS
 
@@ -16,6 +19,10 @@ from mmpose_medsapiens.datasets.image_io import read_header_spacing, read_medica
 from mmpose_medsapiens.datasets.measurements import (measure, measurement_unit,
                                                      moved_measurements)
 from mmpose_medsapiens.datasets.medical_landmark_dataset import MedicalLandmarkDataset
+from mmpose_medsapiens.deploy import model_fingerprint, to_image_coordinates
+from mmpose_medsapiens.evaluation.landmark_uncertainty import (ConformalCalibration,
+                                                               heatmap_spread,
+                                                               spread_in_image_pixels)
 
 
 def declared_measurements(dataset_cfg) -> tuple:
@@ -47,7 +54,8 @@ def declared_measurements(dataset_cfg) -> tuple:
 
 def infer_landmarks(model: nn.Module,
                     image: str,
-                    spacing: Optional[Union[float, Sequence[float]]] = None) -> dict:
+                    spacing: Optional[Union[float, Sequence[float]]] = None,
+                    uncertainty: Optional[ConformalCalibration] = None) -> dict:
     """Predict the landmarks of one image with a model from :func:`init_landmark_model`.
 
     The whole image is the instance box; 8/16-bit PNG/TIFF, BMP, JPEG and
@@ -62,6 +70,13 @@ def infer_landmarks(model: nn.Module,
             when given, landmarks also get ``x_mm`` / ``y_mm``. Without it the
             spacing the file states (DICOM ``PixelSpacing`` /
             ``ImagerPixelSpacing``, MetaImage ``ElementSpacing``) is used.
+        uncertainty (ConformalCalibration, optional): The model's calibration
+            (:meth:`ConformalCalibration.load`); checked against the model.
+            Each landmark then also gets ``spread_px`` (heatmap spread in
+            image pixels), ``radius_px`` (``radius_mm`` with a spacing): the
+            radius that holds the landmark with the calibrated coverage, and
+            ``outside_validation``: True when the spread exceeds every spread
+            of that landmark on the validation split.
 
     Returns:
         dict: ``image``, ``width``, ``height``, ``spacing``, ``spacing_source``
@@ -73,10 +88,90 @@ def infer_landmarks(model: nn.Module,
         ``deg`` for angles).
     """
     img = read_medical_image(image)
-    sample = inference_topdown(model, img)[0]
+    names = (model.dataset_meta or {}).get('keypoint_id2name', {})
+    names = [names.get(k, str(k)) for k in range(model.head.out_channels)]
+    if uncertainty is not None:
+        uncertainty.check_model(model_fingerprint(model), names)
+    test_cfg = model.test_cfg
+    previous = test_cfg.get('output_heatmaps', False)
+    test_cfg['output_heatmaps'] = uncertainty is not None or previous
+    try:
+        sample = inference_topdown(model, img)[0]
+    finally:
+        test_cfg['output_heatmaps'] = previous
     kpts = np.asarray(sample.pred_instances.keypoints)[0]
     scores = np.asarray(sample.pred_instances.keypoint_scores)[0]
-    names = (model.dataset_meta or {}).get('keypoint_id2name', {})
+    spread = None
+    if uncertainty is not None:
+        heatmaps = sample.pred_fields.heatmaps.float()
+        spread = spread_in_image_pixels(heatmap_spread(heatmaps[None])[0].numpy(),
+                                        (heatmaps.shape[-1], heatmaps.shape[-2]),
+                                        sample.metainfo['input_scale'])
+    cfg = getattr(model, 'cfg', None)
+    specs = declared_measurements(cfg.test_dataloader.dataset) if cfg is not None else ()
+    return landmark_result(image, img, kpts, scores, names, specs, spacing, spread, uncertainty)
+
+
+def infer_landmarks_onnx(onnx_model, config: Union[str, Config], image: str,
+                         spacing: Optional[Union[float, Sequence[float]]] = None,
+                         uncertainty: Optional[ConformalCalibration] = None) -> dict:
+    """:func:`infer_landmarks` with an exported model run by onnxruntime.
+
+    The image is read and cropped by the config's test pipeline (as
+    ``inference_topdown`` does, the whole image being the box); the ONNX
+    graph does the rest and :func:`to_image_coordinates` maps its landmarks
+    back to the image.
+
+    Args:
+        onnx_model (OnnxLandmarkModel): The exported model.
+        config (str | Config): The config the model was trained with.
+        image (str): Image path.
+        spacing (float | Sequence[float], optional): As in :func:`infer_landmarks`.
+        uncertainty (ConformalCalibration, optional): As in :func:`infer_landmarks`.
+
+    Returns:
+        dict: As :func:`infer_landmarks`.
+    """
+    cfg = Config.fromfile(config) if isinstance(config, str) else config
+    channels = cfg.model.head.out_channels
+    if channels != len(onnx_model.keypoint_names):
+        raise ValueError(f'{onnx_model.path} predicts {len(onnx_model.keypoint_names)} '
+                         f'landmarks, its config {channels}: not the model of this config')
+    if uncertainty is not None:
+        uncertainty.check_model(onnx_model.fingerprint, onnx_model.keypoint_names,
+                                onnx_model.path)
+    img = read_medical_image(image)
+    init_default_scope(cfg.get('default_scope', 'mmpose'))
+    pipeline = Compose(cfg.test_dataloader.dataset.pipeline)
+    height, width = img.shape[:2]
+    packed = pipeline(dict(img=img, bbox=np.array([[0, 0, width, height]], np.float32),
+                           bbox_score=np.ones(1, np.float32)))
+    meta = packed['data_samples'].metainfo
+    inputs = packed['inputs'].float().numpy()[None]
+    kpts, scores, spread = onnx_model(inputs)
+    kpts = to_image_coordinates(kpts[0], meta['input_center'], meta['input_scale'],
+                                meta['input_size'])
+    spread = spread_in_image_pixels(spread[0], onnx_model.heatmap_size, meta['input_scale'])
+    specs = declared_measurements(cfg.test_dataloader.dataset)
+    return landmark_result(image, img, kpts, scores[0], onnx_model.keypoint_names, specs,
+                           spacing, spread, uncertainty)
+
+
+def landmark_result(image, img, kpts, scores, names, specs, spacing, spread=None,
+                    uncertainty=None) -> dict:
+    """The result dict of :func:`infer_landmarks` from predicted landmarks.
+
+    Args:
+        image (str): Image path.
+        img (np.ndarray): The image as read.
+        kpts (np.ndarray): ``(K, 2)`` landmarks in image pixels.
+        scores (np.ndarray): ``(K, )`` scores.
+        names (Sequence[str]): Landmark names.
+        specs (tuple): Resolved measurements (:func:`declared_measurements`).
+        spacing (float | Sequence[float], optional): Given pixel spacing.
+        spread (np.ndarray, optional): ``(K, )`` heatmap spread, image pixels.
+        uncertainty (ConformalCalibration, optional): Turns ``spread`` into radii.
+    """
     source = 'argument'
     if spacing is None:
         spacing, source = read_header_spacing(image)
@@ -84,21 +179,28 @@ def infer_landmarks(model: nn.Module,
         spacing = spacing_xy(spacing)
     landmarks = []
     for k, ((x, y), score) in enumerate(zip(kpts, scores)):
-        item = dict(index=k, name=names.get(k, str(k)), x=float(x), y=float(y),
-                    score=float(score))
+        item = dict(index=k, name=names[k], x=float(x), y=float(y), score=float(score))
         if spacing is not None:
             item.update(x_mm=float(x) * spacing[0], y_mm=float(y) * spacing[1])
+        if uncertainty is not None:
+            radius = float(uncertainty.radius(spread)[k])
+            radius = radius if np.isfinite(radius) else None  # too few validation images
+            item.update(spread_px=float(spread[k]), radius_px=radius,
+                        outside_validation=bool(uncertainty.outside_validation(spread)[k]))
+            if spacing is not None and radius is not None:  # isotropic: mean spacing
+                item['radius_mm'] = radius * float(np.mean(spacing))
         landmarks.append(item)
-    cfg = getattr(model, 'cfg', None)
-    specs = declared_measurements(cfg.test_dataloader.dataset) if cfg is not None else ()
-    values = measure(kpts, specs, spacing if spacing is not None else (1.0, 1.0))
+    values = measure(np.asarray(kpts), specs, spacing if spacing is not None else (1.0, 1.0))
     unit = 'mm' if spacing is not None else 'px'
     measurements = [dict(name=m['name'], value=None if np.isnan(values[m['name']])
                          else values[m['name']], unit=measurement_unit(m, specs, unit))
                     for m in specs]
-    return dict(image=image, width=int(img.shape[1]), height=int(img.shape[0]),
-                spacing=spacing, spacing_source=source if spacing is not None else None,
-                landmarks=landmarks, measurements=measurements)
+    result = dict(image=image, width=int(img.shape[1]), height=int(img.shape[0]),
+                  spacing=spacing, spacing_source=source if spacing is not None else None,
+                  landmarks=landmarks, measurements=measurements)
+    if uncertainty is not None:
+        result['uncertainty'] = dict(coverage=uncertainty.coverage, calibration=uncertainty.path)
+    return result
 
 
 def write_prediction(result: dict, out_dir: str) -> tuple:

@@ -30,4 +30,9 @@ def test_demo_writes_metrics_baseline_and_overlays(tmp_path):
     assert abs(result['mre_ratio_model_to_baseline'] - ratio) < 1e-9
     assert result['images'] == dict(train=8, val=2, test=3)
     assert len(result['overlays']) == 2
+    # Two validation images cannot give a 90 % quantile: infinite radii cover all.
+    assert result['uncertainty']['nominal_coverage'] == 90
+    assert result['uncertainty']['test_coverage'] == 100.0
+    with open(out / 'uncertainty_calibration.json') as f:
+        assert json.load(f)['quantiles'] == [None] * 10
     assert all(osp.isfile(out / p) for p in result['overlays'])

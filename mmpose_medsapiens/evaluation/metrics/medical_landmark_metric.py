@@ -5,6 +5,7 @@ from collections import OrderedDict, defaultdict
 from typing import Dict, List, Optional, Sequence
 
 import numpy as np
+import torch
 from mmengine.evaluator import BaseMetric
 from mmengine.logging import MMLogger
 
@@ -12,6 +13,8 @@ from mmpose.registry import METRICS
 from ...datasets.calibration import DEFAULT_SDR_RADII, normalisation_factor
 from ...datasets.measurements import measure, measurement_unit
 from ..error_tables import per_image_rows, per_landmark_rows, write_per_image_csv
+from ..landmark_uncertainty import (ConformalCalibration, heatmap_spread, spearman,
+                                    spread_in_image_pixels)
 
 
 def radial_errors(pred: np.ndarray, gt: np.ndarray, calibration: dict) -> np.ndarray:
@@ -54,6 +57,15 @@ class MedicalLandmarkMetric(BaseMetric):
     between the measurement on the prediction and on the ground truth
     (``<u>`` is ``deg`` for angles), per dataset only in mixed runs.
 
+    With heatmaps in the predictions (``test_cfg=dict(output_heatmaps=True)``)
+    each landmark's heatmap spread is kept (see
+    :mod:`mmpose_medsapiens.evaluation.landmark_uncertainty`) and
+    ``uncertainty_spearman`` reports the rank correlation between spread and
+    error; with ``uncertainty_calibration`` also ``coverage_<c>`` (percent of
+    errors inside the calibrated radius, nominal ``c`` percent) and
+    ``outside_validation`` (percent of landmarks whose spread exceeds what
+    validation saw).
+
     Args:
         radii (Sequence[float], optional): SDR radii in the calibration unit.
             By default each dataset's own protocol radii, carried by its
@@ -64,6 +76,8 @@ class MedicalLandmarkMetric(BaseMetric):
         outfile_prefix (str, optional): Also write per-image predictions,
             ground truth and errors to ``<prefix>.per_image.json`` and
             ``<prefix>.per_image.csv``.
+        uncertainty_calibration (str, optional): A calibration file from
+            ``tools/analysis/calibrate_uncertainty.py`` to report coverage with.
         collect_device (str): ``'cpu'`` or ``'gpu'``.
         prefix (str, optional): Key prefix.
     """
@@ -75,12 +89,16 @@ class MedicalLandmarkMetric(BaseMetric):
                  radii: Optional[Sequence[float]] = None,
                  inclusive: bool = False,
                  outfile_prefix: Optional[str] = None,
+                 uncertainty_calibration: Optional[str] = None,
                  collect_device: str = 'cpu',
                  prefix: Optional[str] = None):
         super().__init__(collect_device=collect_device, prefix=prefix)
         self.radii = None if radii is None else tuple(float(r) for r in radii)
         self.inclusive = inclusive
         self.outfile_prefix = outfile_prefix
+        # Loaded (and checked) when the evaluator is built, not after an epoch.
+        self.uncertainty_calibration = None if uncertainty_calibration is None else \
+            ConformalCalibration.load(uncertainty_calibration)
 
     def process(self, data_batch: Sequence[dict], data_samples: Sequence[dict]) -> None:
         for sample in data_samples:
@@ -101,12 +119,31 @@ class MedicalLandmarkMetric(BaseMetric):
                                  f'{gt.shape[0]} ground-truth landmarks')
             errors = radial_errors(pred, gt, calibration)
             errors[visible <= 0] = np.nan
-            self.results.append(
-                dict(img_id=sample.get('img_id'), img_path=sample.get('img_path'),
-                     dataset_name=sample.get('dataset_name', ''),
-                     unit=calibration['unit'], radii=self._radii_of(calibration),
-                     errors=errors, pred=pred.astype(np.float64), gt=gt.astype(np.float64),
-                     measurements=self._measurements(pred, gt, visible, calibration)))
+            result = dict(img_id=sample.get('img_id'), img_path=sample.get('img_path'),
+                          dataset_name=sample.get('dataset_name', ''),
+                          unit=calibration['unit'], radii=self._radii_of(calibration),
+                          errors=errors, pred=pred.astype(np.float64),
+                          gt=gt.astype(np.float64),
+                          measurements=self._measurements(pred, gt, visible, calibration))
+            result.update(self._uncertainty(sample, name, pred, gt, visible))
+            self.results.append(result)
+
+    def _uncertainty(self, sample, name, pred, gt, visible) -> dict:
+        """``spread`` and ``pixel_errors`` (image pixels) when heatmaps came with it."""
+        heatmaps = (sample.get('pred_fields') or {}).get('heatmaps')
+        if heatmaps is None:
+            return {}
+        heatmaps = torch.as_tensor(heatmaps).float()
+        spread = spread_in_image_pixels(heatmap_spread(heatmaps[None])[0].numpy(),
+                                        (heatmaps.shape[-1], heatmaps.shape[-2]),
+                                        sample['input_scale'])
+        calibration = self.uncertainty_calibration
+        if calibration is not None and len(spread) != len(calibration.keypoint_names):
+            raise ValueError(f'{name}: {len(spread)} landmarks, but {calibration.path} '
+                             f'calibrates {len(calibration.keypoint_names)}')
+        pixel_errors = np.linalg.norm(gt.astype(np.float64) - pred, axis=-1)
+        pixel_errors[visible <= 0] = np.nan
+        return dict(spread=spread, pixel_errors=pixel_errors)
 
     @staticmethod
     def _measurements(pred, gt, visible, calibration) -> Dict[str, tuple]:
@@ -146,15 +183,36 @@ class MedicalLandmarkMetric(BaseMetric):
             prefix = f'{dataset_name}/' if len(groups) > 1 else ''
             for key, value in self._measurement_summary(group).items():
                 metrics[prefix + key] = value
+        metrics.update(self._uncertainty_summary(results))
         self._log_per_landmark(groups)
         if self.outfile_prefix:
             self._dump(results)
         return metrics
 
+    def _uncertainty_summary(self, results: List[dict]) -> Dict[str, float]:
+        results = [r for r in results if 'spread' in r]
+        if not results:
+            return {}
+        spread = np.stack([r['spread'] for r in results])
+        errors = np.stack([r['pixel_errors'] for r in results])
+        keep = np.isfinite(errors)
+        out = OrderedDict(uncertainty_spearman=spearman(spread[keep], errors[keep]))
+        calibration = self.uncertainty_calibration
+        if calibration is not None:
+            inside = errors <= calibration.radius(spread)
+            out[f'coverage_{100 * calibration.coverage:g}'] = float(100.0 * inside[keep].mean())
+            out['outside_validation'] = float(
+                100.0 * calibration.outside_validation(spread)[keep].mean())
+        return out
+
     def _dump(self, results: List[dict]) -> None:
         rows = [dict(img_id=r['img_id'], img_path=r['img_path'], dataset_name=r['dataset_name'],
                      unit=r['unit'], pred=r['pred'].tolist(), gt=r['gt'].tolist(),
                      errors=[None if np.isnan(e) else float(e) for e in r['errors']],
+                     **({} if 'spread' not in r else dict(
+                         spread_px=[float(v) for v in r['spread']],
+                         pixel_errors=[None if np.isnan(e) else float(e)
+                                       for e in r['pixel_errors']])),
                      measurements={n: dict(pred=_finite(p), gt=_finite(g), unit=u)
                                    for n, (p, g, u) in r['measurements'].items()})
                 for r in results]

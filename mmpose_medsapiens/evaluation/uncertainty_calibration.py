@@ -1,0 +1,56 @@
+"""Run a model over a split and calibrate or score its landmark uncertainty."""
+from typing import Optional
+
+import numpy as np
+import torch
+import torch.nn as nn
+
+from .landmark_uncertainty import ConformalCalibration
+from .metrics import MedicalLandmarkMetric
+
+
+def evaluate_with_uncertainty(model: nn.Module, dataloader,
+                              calibration: Optional[ConformalCalibration] = None
+                              ) -> MedicalLandmarkMetric:
+    """The metric after processing ``dataloader`` with heatmaps in the predictions.
+
+    Args:
+        model (nn.Module): A ``TopdownPoseEstimator`` in eval mode.
+        dataloader: A dataloader of a ``MedicalLandmarkDataset``.
+        calibration (ConformalCalibration, optional): Reported as coverage.
+
+    Returns:
+        MedicalLandmarkMetric: Its ``results`` hold each image's ``spread``
+        and ``pixel_errors``; ``compute_metrics(results)`` gives the metrics.
+    """
+    metric = MedicalLandmarkMetric()
+    metric.uncertainty_calibration = calibration
+    metric.dataset_meta = dataloader.dataset.metainfo
+    previous = model.test_cfg.get('output_heatmaps', False)
+    model.test_cfg['output_heatmaps'] = True
+    try:
+        with torch.no_grad():
+            for batch in dataloader:
+                metric.process(batch, [output.to_dict() for output in model.test_step(batch)])
+    finally:
+        model.test_cfg['output_heatmaps'] = previous
+    return metric
+
+
+def calibrate_uncertainty(model: nn.Module, dataloader, coverage: float = 0.9,
+                          fingerprint: str = '') -> ConformalCalibration:
+    """Split-conformal calibration of ``model``'s landmark spreads on ``dataloader``.
+
+    Args:
+        model (nn.Module): A ``TopdownPoseEstimator`` in eval mode.
+        dataloader: The validation split's dataloader.
+        coverage (float): Nominal coverage of the radii.
+        fingerprint (str): The model's fingerprint, stored in the calibration.
+    """
+    results = evaluate_with_uncertainty(model, dataloader).results
+    spreads = np.stack([r['spread'] for r in results])
+    errors = np.stack([r['pixel_errors'] for r in results])
+    names = dataloader.dataset.metainfo.get('keypoint_id2name', {})
+    return ConformalCalibration.fit(errors, spreads, coverage,
+                                    [names.get(k, str(k)) for k in range(errors.shape[1])],
+                                    fingerprint)
