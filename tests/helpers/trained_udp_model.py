@@ -57,4 +57,4 @@ def fit_tiny_model(config, checkpoint, steps=300, seed=0):
         optimizer.step()
     model.eval()
     torch.save({'state_dict': model.state_dict(), 'meta': {}}, checkpoint)
-    return float(loss)
+    return float(loss.detach())
