@@ -18,7 +18,7 @@ from _common import base_parser, print_table, write_json
 
 HERE = osp.dirname(osp.abspath(__file__))
 CPU_BENCHMARKS = ('decoding_precision', 'data_pipeline_throughput', 'lora_training_cost',
-                  'merged_inference', 'input_scaling', 'image_probe_cost')
+                  'merged_inference', 'input_scaling', 'image_probe_cost', 'cpu_inference')
 GPU_BENCHMARKS = ('gpu_benchmark', )
 
 
