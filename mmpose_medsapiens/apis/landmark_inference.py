@@ -21,7 +21,8 @@ from mmpose_medsapiens.datasets.measurements import (measure, measurement_unit,
 from mmpose_medsapiens.datasets.medical_landmark_dataset import MedicalLandmarkDataset
 from mmpose_medsapiens.deploy import model_fingerprint, to_image_coordinates
 from mmpose_medsapiens.evaluation.landmark_uncertainty import (ConformalCalibration,
-                                                               heatmap_spread,
+                                                               heatmaps_in_predictions,
+                                                               predicted_heatmap_spread,
                                                                spread_in_image_pixels)
 
 
@@ -92,21 +93,12 @@ def infer_landmarks(model: nn.Module,
     names = [names.get(k, str(k)) for k in range(model.head.out_channels)]
     if uncertainty is not None:
         uncertainty.check_model(model_fingerprint(model), names)
-    test_cfg = model.test_cfg
-    previous = test_cfg.get('output_heatmaps', False)
-    test_cfg['output_heatmaps'] = uncertainty is not None or previous
-    try:
+    with heatmaps_in_predictions(model, enabled=uncertainty is not None):
         sample = inference_topdown(model, img)[0]
-    finally:
-        test_cfg['output_heatmaps'] = previous
     kpts = np.asarray(sample.pred_instances.keypoints)[0]
     scores = np.asarray(sample.pred_instances.keypoint_scores)[0]
-    spread = None
-    if uncertainty is not None:
-        heatmaps = sample.pred_fields.heatmaps.float()
-        spread = spread_in_image_pixels(heatmap_spread(heatmaps[None])[0].numpy(),
-                                        (heatmaps.shape[-1], heatmaps.shape[-2]),
-                                        sample.metainfo['input_scale'])
+    spread = None if uncertainty is None else predicted_heatmap_spread(
+        sample.pred_fields.heatmaps, sample.metainfo['input_scale'])
     cfg = getattr(model, 'cfg', None)
     specs = declared_measurements(cfg.test_dataloader.dataset) if cfg is not None else ()
     return landmark_result(image, img, kpts, scores, names, specs, spacing, spread, uncertainty)

@@ -15,6 +15,7 @@ probability >= ``coverage`` when the image is exchangeable with the
 validation images. A landmark is flagged when its spread exceeds every
 spread validation saw for it: the radius is then extrapolated.
 """
+import contextlib
 import json
 import math
 import os.path as osp
@@ -62,6 +63,33 @@ def spread_in_image_pixels(spread_hm, heatmap_size, input_scale):
     factor = np.mean(np.asarray(input_scale, np.float64) /
                      (np.asarray(heatmap_size, np.float64) - 1))
     return np.asarray(spread_hm, np.float64) * factor
+
+
+def predicted_heatmap_spread(heatmaps, input_scale) -> np.ndarray:
+    """Spread in image pixels of one prediction's heatmaps ``(K, H, W)``.
+
+    Args:
+        heatmaps (torch.Tensor | np.ndarray): A data sample's
+            ``pred_fields.heatmaps``.
+        input_scale (Sequence[float]): The sample's ``input_scale`` (w, h).
+    """
+    heatmaps = torch.as_tensor(heatmaps).float()
+    return spread_in_image_pixels(heatmap_spread(heatmaps[None])[0].numpy(),
+                                  (heatmaps.shape[-1], heatmaps.shape[-2]), input_scale)
+
+
+@contextlib.contextmanager
+def heatmaps_in_predictions(model, enabled: bool = True):
+    """Have ``model``'s predictions carry their heatmaps inside the block.
+
+    Sets ``test_cfg['output_heatmaps']`` (when ``enabled``) and restores it.
+    """
+    previous = model.test_cfg.get('output_heatmaps', False)
+    model.test_cfg['output_heatmaps'] = enabled or previous
+    try:
+        yield model
+    finally:
+        model.test_cfg['output_heatmaps'] = previous
 
 
 def spearman(x: np.ndarray, y: np.ndarray) -> float:

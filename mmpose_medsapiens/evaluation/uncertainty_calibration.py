@@ -5,7 +5,7 @@ import numpy as np
 import torch
 import torch.nn as nn
 
-from .landmark_uncertainty import ConformalCalibration
+from .landmark_uncertainty import ConformalCalibration, heatmaps_in_predictions
 from .metrics import MedicalLandmarkMetric
 
 
@@ -26,14 +26,9 @@ def evaluate_with_uncertainty(model: nn.Module, dataloader,
     metric = MedicalLandmarkMetric()
     metric.uncertainty_calibration = calibration
     metric.dataset_meta = dataloader.dataset.metainfo
-    previous = model.test_cfg.get('output_heatmaps', False)
-    model.test_cfg['output_heatmaps'] = True
-    try:
-        with torch.no_grad():
-            for batch in dataloader:
-                metric.process(batch, [output.to_dict() for output in model.test_step(batch)])
-    finally:
-        model.test_cfg['output_heatmaps'] = previous
+    with heatmaps_in_predictions(model), torch.no_grad():
+        for batch in dataloader:
+            metric.process(batch, [output.to_dict() for output in model.test_step(batch)])
     return metric
 
 

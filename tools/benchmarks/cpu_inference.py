@@ -66,17 +66,16 @@ def build_model(arch, num_layers, embed_dims, img_size, num_keypoints=19):
     return model
 
 
-def onnx_paths(decoded, img_size, folder):
-    """Export ``decoded`` (fp32) and a dynamically int8-quantised copy."""
-    import torch
+def onnx_paths(model, folder):
+    """Export ``model`` as ``tools/deploy/export_onnx.py`` does, and an int8 copy."""
     from onnxruntime.quantization import QuantType, quantize_dynamic
 
-    h, w = img_size
+    from mmpose_medsapiens.deploy import export_onnx
+
     fp32 = osp.join(folder, 'fp32.onnx')
-    with torch.no_grad():
-        torch.onnx.export(decoded, (torch.zeros(1, 3, h, w), ), fp32, input_names=['image'],
-                          output_names=['keypoints', 'scores', 'spread'], opset_version=17,
-                          dynamo=False)
+    names = [str(k) for k in range(model.head.out_channels)]
+    meta = getattr(model, 'dataset_meta', None) or {}
+    export_onnx(model, fp32, meta.get('flip_indices', range(len(names))), names)
     int8 = osp.join(folder, 'int8.onnx')
     quantize_dynamic(fp32, int8, op_types_to_quantize=['MatMul'], weight_type=QuantType.QInt8)
     return dict(onnxruntime_fp32=fp32, onnxruntime_int8=int8)
@@ -134,7 +133,7 @@ def speed(arch, num_layers, embed_dims, img_size, repeats, threads):
     h, w = img_size
     images = np.random.default_rng(0).uniform(0, 255, (1, 3, h, w)).astype(np.float32)
     with tempfile.TemporaryDirectory() as folder:
-        fns = runners(decoded, onnx_paths(decoded, img_size, folder), threads)
+        fns = runners(decoded, onnx_paths(model, folder), threads)
         times = _common.time_alternating({n: (lambda f=f: f(images)) for n, f in fns.items()},
                                          repeats=repeats, warmup=1)
     gflop = model_gflop(decoded, img_size)
@@ -167,9 +166,8 @@ def demo_accuracy(demo_dir, threads):
     batch = pseudo_collate(samples)
     images = torch.stack(batch['inputs']).float().numpy()
     decoded = DecodedLandmarkModel(model, model.dataset_meta['flip_indices']).eval()
-    h, w = images.shape[2:]
     with tempfile.TemporaryDirectory() as folder:
-        fns = runners(decoded, onnx_paths(decoded, (h, w), folder), threads)
+        fns = runners(decoded, onnx_paths(model, folder), threads)
         outputs = {name: np.concatenate([fn(images[i:i + 1])[0] for i in range(len(images))])
                    for name, fn in fns.items()}
     metas = [s['data_samples'].metainfo for s in samples]

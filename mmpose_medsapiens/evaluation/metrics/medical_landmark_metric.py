@@ -5,7 +5,6 @@ from collections import OrderedDict, defaultdict
 from typing import Dict, List, Optional, Sequence
 
 import numpy as np
-import torch
 from mmengine.evaluator import BaseMetric
 from mmengine.logging import MMLogger
 
@@ -13,8 +12,7 @@ from mmpose.registry import METRICS
 from ...datasets.calibration import DEFAULT_SDR_RADII, normalisation_factor
 from ...datasets.measurements import measure, measurement_unit
 from ..error_tables import per_image_rows, per_landmark_rows, write_per_image_csv
-from ..landmark_uncertainty import (ConformalCalibration, heatmap_spread, spearman,
-                                    spread_in_image_pixels)
+from ..landmark_uncertainty import ConformalCalibration, predicted_heatmap_spread, spearman
 
 
 def radial_errors(pred: np.ndarray, gt: np.ndarray, calibration: dict) -> np.ndarray:
@@ -133,10 +131,7 @@ class MedicalLandmarkMetric(BaseMetric):
         heatmaps = (sample.get('pred_fields') or {}).get('heatmaps')
         if heatmaps is None:
             return {}
-        heatmaps = torch.as_tensor(heatmaps).float()
-        spread = spread_in_image_pixels(heatmap_spread(heatmaps[None])[0].numpy(),
-                                        (heatmaps.shape[-1], heatmaps.shape[-2]),
-                                        sample['input_scale'])
+        spread = predicted_heatmap_spread(heatmaps, sample['input_scale'])
         calibration = self.uncertainty_calibration
         if calibration is not None and len(spread) != len(calibration.keypoint_names):
             raise ValueError(f'{name}: {len(spread)} landmarks, but {calibration.path} '
