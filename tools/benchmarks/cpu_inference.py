@@ -7,6 +7,9 @@ included) in these paths:
 
 * ``eager_fp32``: PyTorch eager, float32 (what ``tools/infer.py`` ran);
 * ``eager_bf16``: the same under ``torch.autocast('cpu', torch.bfloat16)``;
+* ``torch_compile``: ``torch.compile`` (inductor) of the fp32 model, run under
+  ``torch.no_grad`` (under ``torch.inference_mode`` dynamo of torch 2.12 fails
+  a guard on the drop-path rate); its compile time is the warm-up round;
 * ``onnxruntime_fp32``: the exported graph (``tools/deploy/export_onnx.py``);
 * ``onnxruntime_int8``: that graph with dynamic int8 quantisation of its
   MatMul weights (``onnxruntime.quantization.quantize_dynamic``).
@@ -39,7 +42,7 @@ import _common
 import numpy as np
 
 NAME = 'cpu_inference'
-VARIANTS = ('eager_fp32', 'eager_bf16', 'onnxruntime_fp32', 'onnxruntime_int8')
+VARIANTS = ('eager_fp32', 'eager_bf16', 'torch_compile', 'onnxruntime_fp32', 'onnxruntime_int8')
 SPEED_GOAL, CHANGE_GOAL = 2.0, 0.05
 DEFAULT_DEMO_DIR = osp.join(_common.REPO_ROOT, 'work_dirs', 'demo')
 
@@ -93,13 +96,20 @@ def runners(decoded, onnx_files, threads):
             return keypoints.float().numpy(), scores.float().numpy()
         return run
 
+    compiled = torch.compile(decoded)
+
+    def run_compiled(images):
+        with torch.no_grad():
+            keypoints, scores, _ = compiled(torch.from_numpy(images))
+        return keypoints.numpy(), scores.numpy()
+
     def session(path):
         options = ort.SessionOptions()
         options.intra_op_num_threads = threads
         sess = ort.InferenceSession(path, options, providers=['CPUExecutionProvider'])
         return lambda images: tuple(sess.run(['keypoints', 'scores'], {'image': images}))
 
-    out = dict(eager_fp32=eager(False), eager_bf16=eager(True))
+    out = dict(eager_fp32=eager(False), eager_bf16=eager(True), torch_compile=run_compiled)
     out.update({name: session(path) for name, path in onnx_files.items()})
     return out
 
