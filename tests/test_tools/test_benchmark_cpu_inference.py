@@ -27,6 +27,8 @@ def test_quick_run_with_a_trained_model(udp_config, fitted_udp_checkpoint, tmp_p
     assert acc['eager_fp32']['max_change_px'] == 0.0
     # The exported fp32 graph computes the eager model's landmarks.
     assert acc['onnxruntime_fp32']['max_change_px'] < 0.01
+    # So does the compiled network with the eager decoding.
+    assert acc['torch_compile']['max_change_px'] < 0.01
     assert 'GOAL' in capsys.readouterr().out
 
 
