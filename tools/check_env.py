@@ -3,8 +3,15 @@
 Exit status 0 when every package is importable at its pinned version and
 mmcv's compiled ops load; 1 otherwise (the problems are printed).
 
+With --allow-provided, a package that the environment this one is layered on
+provides (its module lies outside ``sys.prefix``: a base image's venv reached
+through ``--system-site-packages`` or a ``.pth`` file, as on the lent GPU
+machine) passes at any version that imports: the pins are for the packages
+this project installs, and the base's numpy/opencv/onnx are what its torch
+was built with. Packages installed into this environment stay pinned.
+
 Usage:
-    python tools/check_env.py [--quiet] [--summary]
+    python tools/check_env.py [--quiet] [--summary] [--allow-provided]
 """
 import argparse
 import importlib
@@ -37,7 +44,17 @@ def required():
     return out + UNPINNED[2:]
 
 
-def check():
+def provided_by_base(mod):
+    """Whether ``mod`` was installed outside this environment (``sys.prefix``)."""
+    path = getattr(mod, '__file__', None)
+    if not path:
+        return False
+    prefix = os.path.realpath(sys.prefix)
+    return os.path.commonpath([os.path.realpath(path), prefix]) != prefix
+
+
+def check(allow_provided=False):
+    """(problems, versions); see the module docstring for ``allow_provided``."""
     problems, versions = [], {}
     try:
         from packaging.specifiers import SpecifierSet
@@ -52,6 +69,9 @@ def check():
             problems.append(f'{extra or name}: cannot import ({type(e).__name__}: {e})')
             continue
         version = getattr(mod, '__version__', '?')
+        if want and allow_provided and provided_by_base(mod):
+            versions[name] = f'{version} (provided)'
+            continue
         versions[name] = version
         if want and version not in SpecifierSet(want):
             problems.append(f'{name}: found {version}, need {want}')
@@ -69,11 +89,14 @@ def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument('--quiet', action='store_true', help='print nothing, only set the exit status')
     parser.add_argument('--summary', action='store_true', help='print one line of versions')
+    parser.add_argument('--allow-provided', action='store_true',
+                        help='accept any importable version of a package installed outside this '
+                        'environment (a base image layered under it); pins still hold for the rest')
     args = parser.parse_args()
     # Do not let the checkout itself satisfy the editable-install check.
     if sys.path and os.path.abspath(sys.path[0]) == os.path.join(ROOT, 'tools'):
         sys.path.pop(0)
-    problems, versions = check()
+    problems, versions = check(allow_provided=args.allow_provided)
     if args.summary:
         print(', '.join(f'{k} {v}' for k, v in versions.items()))
     elif not args.quiet:
