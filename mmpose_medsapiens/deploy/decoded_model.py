@@ -65,9 +65,12 @@ class DecodedLandmarkModel(nn.Module):
         self.bgr_to_rgb = bool(getattr(preprocessor, '_channel_conversion', False))
         self.register_buffer('mean', preprocessor.mean.detach().clone().view(1, -1, 1, 1))
         self.register_buffer('std', preprocessor.std.detach().clone().view(1, -1, 1, 1))
-        self.register_buffer('flip_indices', torch.as_tensor(list(flip_indices)).long())
+        # Everything this module creates lives where the wrapped model does.
+        device = preprocessor.mean.device
+        self.register_buffer('flip_indices',
+                             torch.as_tensor(list(flip_indices), dtype=torch.long, device=device))
         self.decoder = UDPHeatmapDecoder(codec.input_size, codec.heatmap_size,
-                                         codec.blur_kernel_size)
+                                         codec.blur_kernel_size).to(device)
 
     def heatmaps(self, inputs: torch.Tensor) -> torch.Tensor:
         if self.bgr_to_rgb:

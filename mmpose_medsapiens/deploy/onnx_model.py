@@ -71,7 +71,7 @@ def export_onnx(model: nn.Module, path: str, flip_indices, keypoint_names,
     fd, tmp = tempfile.mkstemp(suffix='.onnx', dir=folder)
     os.close(fd)
     try:
-        dummy = torch.zeros(1, 3, height, width)
+        dummy = torch.zeros(1, 3, height, width, device=decoded.mean.device)
         with torch.no_grad():
             torch.onnx.export(
                 decoded, (dummy, ), tmp, input_names=['image'],

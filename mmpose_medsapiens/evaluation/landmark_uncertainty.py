@@ -73,9 +73,10 @@ def predicted_heatmap_spread(heatmaps, input_scale) -> np.ndarray:
             ``pred_fields.heatmaps``.
         input_scale (Sequence[float]): The sample's ``input_scale`` (w, h).
     """
-    heatmaps = torch.as_tensor(heatmaps).float()
-    return spread_in_image_pixels(heatmap_spread(heatmaps[None])[0].numpy(),
-                                  (heatmaps.shape[-1], heatmaps.shape[-2]), input_scale)
+    heatmaps = torch.as_tensor(heatmaps).detach().float()
+    # MMPose leaves pred_fields on the model's device: compute there, move the (K, ) result.
+    spread = heatmap_spread(heatmaps[None])[0].cpu().numpy()
+    return spread_in_image_pixels(spread, (heatmaps.shape[-1], heatmaps.shape[-2]), input_scale)
 
 
 @contextlib.contextmanager

@@ -9,7 +9,8 @@ def adapter_state_dict(model: nn.Module) -> 'OrderedDict':
 
     With a LoRA backbone this is the adapters plus the head (and any buffer
     of the head, e.g. BatchNorm statistics); the frozen base weights are
-    left out because the pretrained checkpoint already holds them.
+    left out because the pretrained checkpoint already holds them. The
+    tensors are CPU copies, whatever device the model is on.
 
     Args:
         model (nn.Module): A pose estimator with ``backbone`` and ``head``.
@@ -19,5 +20,6 @@ def adapter_state_dict(model: nn.Module) -> 'OrderedDict':
     for key, value in model.state_dict().items():
         in_backbone = key.startswith('backbone.')
         if (in_backbone and '.lora_' in key) or (not in_backbone) or key in trainable:
-            state[key] = value.detach().clone()
+            # A copy on the CPU: a file written on a GPU loads on a CPU-only host.
+            state[key] = value.detach().to('cpu', copy=True)
     return state

@@ -5,10 +5,12 @@ import numpy as np
 import pytest
 import torch
 
+from helpers.off_cpu import off_cpu
 from mmpose_medsapiens.evaluation import MedicalLandmarkMetric
 from mmpose_medsapiens.evaluation.landmark_uncertainty import (ConformalCalibration,
-                                                               heatmap_spread, spearman,
-                                                               spread_in_image_pixels)
+                                                               heatmap_spread,
+                                                               predicted_heatmap_spread,
+                                                               spearman, spread_in_image_pixels)
 
 
 def gaussian(cx, cy, sigma, size=(16, 20)):
@@ -139,3 +141,24 @@ def test_metric_refuses_a_calibration_of_another_landmark_count(tmp_path):
     metric = MedicalLandmarkMetric(uncertainty_calibration=path)
     with pytest.raises(ValueError, match='x.png: 3 landmarks, but .*cal5.json calibrates 5'):
         metric.process([], [sample(np.zeros((3, 2)), np.ones((3, 2)), [1, 1, 1])])
+
+
+def test_spread_of_heatmaps_left_on_the_model_device():
+    # MMPose leaves pred_fields.heatmaps where the model ran (CUDA on a GPU).
+    heatmaps = torch.from_numpy(np.stack([gaussian(8, 10, s) for s in (1.0, 2.0)]))
+    expected = predicted_heatmap_spread(heatmaps, (300, 380))
+    got = predicted_heatmap_spread(off_cpu(heatmaps), (300, 380))
+    assert isinstance(got, np.ndarray) and np.array_equal(got, expected)
+
+
+def test_metric_takes_heatmaps_left_on_the_model_device():
+    gt = np.zeros((3, 2))
+    plain = sample(gt, gt + 1, [1.0, 1.5, 2.5])
+    on_device = sample(gt, gt + 1, [1.0, 1.5, 2.5])
+    on_device['pred_fields']['heatmaps'] = off_cpu(on_device['pred_fields']['heatmaps'])
+    metrics = []
+    for s in (plain, on_device):
+        metric = MedicalLandmarkMetric()
+        metric.process([], [s])
+        metrics.append(metric.results[0]['spread'])
+    assert np.array_equal(metrics[0], metrics[1])
