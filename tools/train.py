@@ -4,11 +4,12 @@ import os
 import os.path as osp
 
 import _bootstrap  # noqa: F401  (repo root on sys.path, plugin registered)
-import torch
 from mmengine.config import Config, DictAction
 from mmengine.runner import Runner
 
-from mmpose_medsapiens.utils import close_distributed, setup_cpu_distributed
+from mmpose_medsapiens.engine import apply_amp
+from mmpose_medsapiens.utils import (apply_tf32, close_distributed, global_batch_note,
+                                     set_slurm_master_port, setup_cpu_distributed)
 
 
 def parse_args():
@@ -59,16 +60,7 @@ def merge_args(cfg, args):
         cfg.work_dir = osp.join('./work_dirs', osp.splitext(osp.basename(args.config))[0])
 
     if args.amp is True:
-        from mmengine.optim import AmpOptimWrapper, OptimWrapper
-        optim_wrapper = cfg.optim_wrapper.get('type', OptimWrapper)
-        assert optim_wrapper in (OptimWrapper, AmpOptimWrapper, 'OptimWrapper', 'AmpOptimWrapper'), \
-            '`--amp` is not supported custom optimizer wrapper type ' \
-            f'`{optim_wrapper}.'
-        if torch.cuda.is_available():
-            cfg.optim_wrapper.type = 'AmpOptimWrapper'
-            cfg.optim_wrapper.setdefault('loss_scale', 'dynamic')
-        else:  # mmengine's AmpOptimWrapper needs a GPU: bf16 autocast on CPU
-            cfg.optim_wrapper.type = 'CPUAmpOptimWrapper'
+        apply_amp(cfg)  # backbone autocast: bf16/fp16 on CUDA, bf16 on CPU
 
     if args.resume == 'auto':
         cfg.resume = True
@@ -101,8 +93,14 @@ def main():
     cfg = merge_args(cfg, args)
     if 'preprocess_cfg' in cfg:
         cfg.model.setdefault('data_preprocessor', cfg.get('preprocess_cfg', {}))
+    if args.launcher == 'slurm':
+        set_slurm_master_port()  # jobs sharing a node must not share mmengine's 29500
+    apply_tf32(cfg)  # env_cfg.allow_tf32: fp32 matmuls on tensor cores (Ampere+)
     setup_cpu_distributed(cfg)  # torchrun on a CPU-only host: gloo
     runner = Runner.from_cfg(cfg)
+    note = global_batch_note(cfg, runner.world_size)
+    if note:
+        runner.logger.warning(note)
     runner.train()
     close_distributed()
 

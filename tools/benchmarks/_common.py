@@ -133,6 +133,13 @@ def time_interleaved(fns: Dict[str, Callable[[], None]], repeats: int,
     return times
 
 
+def sync_device(device: str) -> None:
+    """Wait for the GPU's queued work (``device == 'cuda'``) before reading a clock."""
+    if device == 'cuda':
+        import torch
+        torch.cuda.synchronize()
+
+
 def median(values: Sequence[float]) -> float:
     ordered = sorted(values)
     mid = len(ordered) // 2

@@ -1,7 +1,10 @@
 """Training and inference throughput of Sapiens 0.3B + LoRA on one GPU, and data loading speed.
 
 Measures, for ``SapiensViT('sapiens_0.3b')`` with the default (MedSapiens)
-LoRA at a 1024x768 (h x w; 768x1024 as w x h) input under bf16 autocast:
+LoRA at a 1024x768 (h x w; 768x1024 as w x h) input under bf16 autocast, the
+mode ``tools/train.py --amp`` trains in on GPUs of compute capability 8.0 and
+up (``BackboneAmpOptimWrapper``; ``tools/benchmarks/gpu_check.py`` runs the
+whole recipe through the runner in fp32, bf16 and fp16):
 
 * training images/s at batch 2: forward, backward, AdamW step (lr 5e-4,
   weight decay 0.1) over the adapters. The loss is the mean square of the
@@ -97,12 +100,6 @@ def benchmark_data_pipeline(settings: dict) -> dict:
 
 
 # -------------------------------------------------------------------- model
-def _sync(device: str) -> None:
-    import torch
-    if device == 'cuda':
-        torch.cuda.synchronize()
-
-
 def _reset_peak(device: str) -> None:
     import torch
     if device == 'cuda':
@@ -119,11 +116,11 @@ def _timed(fn, warmup: int, iters: int, device: str) -> float:
     """Seconds per call of ``fn`` after ``warmup`` untimed calls."""
     for _ in range(warmup):
         fn()
-    _sync(device)
+    _common.sync_device(device)
     start = time.perf_counter()
     for _ in range(iters):
         fn()
-    _sync(device)
+    _common.sync_device(device)
     return (time.perf_counter() - start) / iters
 
 
@@ -132,6 +129,7 @@ def benchmark_model(settings: dict) -> dict:
     import torch
 
     import mmpose_medsapiens  # noqa: F401
+    from mmpose_medsapiens.engine import BackboneAmpOptimWrapper, CPUAmpOptimWrapper
     from mmpose_medsapiens.models import SapiensViT
 
     device = settings['device']
@@ -141,17 +139,18 @@ def benchmark_model(settings: dict) -> dict:
     model.train()
     params = [p for p in model.parameters() if p.requires_grad]
     optimizer = torch.optim.AdamW(params, lr=5e-4, weight_decay=0.1)
+    # The wrapper `tools/train.py --amp` builds (bf16 backbone autocast on GPUs of
+    # compute capability >= 8.0 and on CPU), with the model standing for the backbone.
+    wrapper_type = BackboneAmpOptimWrapper if device == 'cuda' else CPUAmpOptimWrapper
+    wrapper = wrapper_type(optimizer=optimizer, dtype='bfloat16')
     x_train = torch.randn(settings['train_batch'], 3, h, w, device=device)
     autocast = dict(device_type=device, dtype=torch.bfloat16)
 
     def train_step():
-        optimizer.zero_grad(set_to_none=True)
-        with torch.autocast(**autocast):
+        with wrapper.optim_context(model):
             feats = model(x_train)[-1]
         # Head-free stand-in for the heatmap loss: touches every output.
-        loss = feats.float().pow(2).mean()
-        loss.backward()
-        optimizer.step()
+        wrapper.update_params(feats.pow(2).mean())
 
     _reset_peak(device)
     train_s = _timed(train_step, settings['train_warmup'], settings['train_iters'], device)
