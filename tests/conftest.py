@@ -78,6 +78,19 @@ def tiny_config(synthetic_data, tmp_path_factory):
     return str(path)
 
 
+def _tool_env(env, cpu_only):
+    full_env = dict(os.environ)
+    full_env.setdefault('OMP_NUM_THREADS', '1')
+    if cpu_only:
+        full_env['CUDA_VISIBLE_DEVICES'] = ''
+    full_env.update(env or {})
+    return full_env
+
+
+def _tool_command(args):
+    return ['bash', *args] if args[0].endswith('.sh') else [sys.executable, *args]
+
+
 def run_tool(args, timeout=600, env=None, check=True, cpu_only=False):
     """Run a command from the repo root with this interpreter; return the process.
 
@@ -86,18 +99,33 @@ def run_tool(args, timeout=600, env=None, check=True, cpu_only=False):
     only take without CUDA: on a GPU host they would otherwise test the GPU
     path's choices and fail.
     """
-    full_env = dict(os.environ)
-    full_env.setdefault('OMP_NUM_THREADS', '1')
-    if cpu_only:
-        full_env['CUDA_VISIBLE_DEVICES'] = ''
-    full_env.update(env or {})
-    proc = subprocess.run([sys.executable, *args] if not args[0].endswith('.sh') else
-                          ['bash', *args], cwd=REPO_ROOT, env=full_env, timeout=timeout,
-                          capture_output=True, text=True)
+    proc = subprocess.run(_tool_command(args), cwd=REPO_ROOT, env=_tool_env(env, cpu_only),
+                          timeout=timeout, capture_output=True, text=True)
     if check and proc.returncode != 0:
         raise AssertionError(f'{args} exited {proc.returncode}\n--- stdout\n'
                              f'{proc.stdout[-4000:]}\n--- stderr\n{proc.stderr[-6000:]}')
     return proc
+
+
+def start_tool(args, env=None, cpu_only=False):
+    """Start what :func:`run_tool` runs without waiting; end it with :func:`finish_tool`."""
+    proc = subprocess.Popen(_tool_command(args), cwd=REPO_ROOT, env=_tool_env(env, cpu_only),
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    proc.args_given = args
+    return proc
+
+
+def finish_tool(proc, timeout=600):
+    """Wait for a :func:`start_tool` process; raise with its output unless it exited 0."""
+    try:
+        stdout, stderr = proc.communicate(timeout=timeout)
+    except subprocess.TimeoutExpired:
+        proc.kill()
+        stdout, stderr = proc.communicate()
+    if proc.returncode != 0:
+        raise AssertionError(f'{proc.args_given} exited {proc.returncode}\n--- stdout\n'
+                             f'{stdout[-4000:]}\n--- stderr\n{stderr[-6000:]}')
+    return stdout, stderr
 
 
 def load_tool(relpath):

@@ -1,20 +1,14 @@
 #!/usr/bin/env bash
 # Usage: bash tools/dist_train.sh CONFIG GPUS [train.py options]
-# Env: NNODES, NODE_RANK, PORT, MASTER_ADDR (multi-node), PYTHON.
+# One node: the rendezvous takes a free port, so jobs sharing a machine never
+# collide (PORT=N asks for that port instead).
+# Several nodes: run it on every node with the same NNODES, MASTER_ADDR (node 0's
+# address, reachable from the others) and PORT, and NODE_RANK = 0 .. NNODES-1.
+# Env: NNODES (1), NODE_RANK (0), MASTER_ADDR, PORT (29500 on several nodes), PYTHON.
+set -euo pipefail
 CONFIG=$1
 GPUS=$2
-NNODES=${NNODES:-1}
-NODE_RANK=${NODE_RANK:-0}
-PORT=${PORT:-29500}
-MASTER_ADDR=${MASTER_ADDR:-"127.0.0.1"}
-
-PYTHONPATH="$(dirname "$0")/..":$PYTHONPATH \
-"${PYTHON:-python}" -m torch.distributed.run \
-    --nnodes=$NNODES \
-    --node_rank=$NODE_RANK \
-    --master_addr=$MASTER_ADDR \
-    --nproc_per_node=$GPUS \
-    --master_port=$PORT \
-    "$(dirname "$0")/train.py" \
-    "$CONFIG" \
-    --launcher pytorch "${@:3}"
+source "$(dirname "$0")/dist_launch.sh"
+PYTHONPATH="$(dirname "$0")/..":${PYTHONPATH:-} \
+"${PYTHON:-python}" -m torch.distributed.run "${LAUNCH_ARGS[@]}" --nproc_per_node="$GPUS" \
+    "$(dirname "$0")/train.py" "$CONFIG" --launcher pytorch "${@:3}"

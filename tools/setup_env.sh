@@ -4,7 +4,7 @@
 # Installs the OpenMMLab stack this package runs on into the active
 # virtualenv / conda env, or into ./.venv when none is active:
 #   torch + torchvision (whatever pip resolves for this machine), numpy<2,
-#   opencv-python 4.10.x, mmengine 0.10.7, mmcv 2.1.0 WITH compiled ops
+#   opencv-python 4.10.x, mmengine 0.10.7, mmcv 2.1.0 WITH compiled CPU ops
 #   (built from the sdist, wheel cached outside the checkout), mmdet 3.3.0,
 #   mmpose 1.3.2, mmpretrain 1.2.0, and this package in editable mode.
 #
@@ -138,12 +138,14 @@ mv "$TORCH_PINS.tmp" "$TORCH_PINS"
 # ----------------------------------------------------------------------- mmcv
 # mmcv 2.1.0 ships only as an sdist. Its setup.py hard-codes -std=c++14/17,
 # which current torch headers reject, so the flag is raised to c++20 before
-# building. The wheel is cached per (python, torch, cpu/cuda) outside the
-# checkout so fresh clones on the same machine install it in seconds.
+# building. Only its CPU ops are built, also on GPU nodes: `import mmpose.models`
+# needs mmcv.ops to import, and nothing here calls its CUDA kernels, whose build
+# needs an nvcc matching torch's CUDA and takes several times longer. The wheel
+# is cached per (python, torch) outside the checkout so fresh clones on the
+# same machine install it in seconds.
 MMCV_TAG="$("$PY" - <<'PYEOF'
 import sys, torch
-dev = 'cuda' + torch.version.cuda.replace('.', '') if (torch.cuda.is_available() and torch.version.cuda) else 'cpu'
-print(f"py{sys.version_info[0]}{sys.version_info[1]}-torch{torch.__version__.replace('+', '_')}-{dev}")
+print(f"py{sys.version_info[0]}{sys.version_info[1]}-torch{torch.__version__.replace('+', '_')}-cpu")
 PYEOF
 )"
 MMCV_CACHE="$WHEEL_DIR/mmcv-$PIN_MMCV_VERSION-$MMCV_TAG"
@@ -163,7 +165,7 @@ if [[ -z "$MMCV_WHEEL" ]]; then
     # Build into a temp dir, then move: an interrupted build never leaves a
     # broken wheel in the cache.
     run_step "build mmcv $PIN_MMCV_VERSION wheel (compiled ops)" mmcv \
-        env MMCV_WITH_OPS=1 MAX_JOBS="${MAX_JOBS:-$(nproc)}" \
+        env MMCV_WITH_OPS=1 FORCE_CUDA=0 CUDA_VISIBLE_DEVICES= MAX_JOBS="${MAX_JOBS:-$(nproc)}" \
         "${PIP[@]}" wheel --no-deps --no-build-isolation -w "$BUILD_DIR/wheel" "$SRC"
     mv "$BUILD_DIR"/wheel/mmcv-*.whl "$MMCV_CACHE/"
     MMCV_WHEEL="$(ls "$MMCV_CACHE"/mmcv-*.whl | head -n 1)"

@@ -9,7 +9,8 @@ from mmengine.config import Config, DictAction
 from mmengine.hooks import Hook
 from mmengine.runner import Runner
 
-from mmpose_medsapiens.utils import close_distributed, setup_cpu_distributed
+from mmpose_medsapiens.utils import (apply_tf32, close_distributed, set_slurm_master_port,
+                                     setup_cpu_distributed)
 
 
 def parse_args():
@@ -86,6 +87,9 @@ def main():
     args = parse_args()
     cfg = Config.fromfile(args.config)
     cfg = merge_args(cfg, args)
+    if args.launcher == 'slurm':
+        set_slurm_master_port()  # jobs sharing a node must not share mmengine's 29500
+    apply_tf32(cfg)  # env_cfg.allow_tf32: fp32 matmuls on tensor cores (Ampere+)
     setup_cpu_distributed(cfg)  # torchrun on a CPU-only host: gloo
     runner = Runner.from_cfg(cfg)
     if args.out:

@@ -137,14 +137,23 @@ param_scheduler = [
     dict(type='MultiStepLR', begin=0, end=max_epochs, milestones=[170, 200], gamma=0.1,
          by_epoch=True),
 ]
-auto_scale_lr = dict(base_batch_size=8)  # 2 images x 4 GPUs
+# The recipe's global batch: 2 images x 4 GPUs, as MedSapiens trains. On another
+# number of GPUs tools/train.py says so; --auto-scale-lr scales the learning rate
+# linearly, train_dataloader.batch_size keeps the global batch (8 GPUs: 1).
+auto_scale_lr = dict(base_batch_size=8)
 default_hooks = dict(
     checkpoint=dict(type='CheckpointHook', interval=10, max_keep_ckpts=2,
                     save_best='EPE', rule='less'))
+# A list replaces the parent's: MMPose's default SyncBuffersHook is restated here
+# (as its per-iteration form), else BatchNorm statistics differ between ranks.
 custom_hooks = [
+    dict(type='SyncBuffersEveryIterHook'),
     dict(type='ParameterCountHook'),
     dict(type='AdapterCheckpointHook', adapter_only=save_adapter_only),
     # load_from / --resume / test checkpoints must fill every tensor of the model.
     dict(type='StrictLoadHook'),
 ]
 randomness = dict(seed=0)
+# Merged into MMPose's env_cfg: float32 matmuls and convolutions on TF32 tensor
+# cores on Ampere and later GPUs (tools/train.py and tools/test.py apply it).
+env_cfg = dict(allow_tf32=True)

@@ -18,10 +18,16 @@ from mmengine.registry import MODEL_WRAPPERS
 
 @MODEL_WRAPPERS.register_module(force=True)
 class CPUDistributedDataParallel(MMDistributedDataParallel):
-    """``MMDistributedDataParallel`` for CPU modules (no ``device_ids``)."""
+    """``MMDistributedDataParallel`` for CPU modules (no ``device_ids``).
 
-    def __init__(self, module, device_ids=None, **kwargs):
-        super().__init__(module=module, device_ids=None, **kwargs)
+    Buffers are not broadcast from rank 0 at each forward, as on CUDA, where
+    mmengine wraps with ``broadcast_buffers=False``: a CPU run then shows
+    what a GPU run does (see :class:`SyncBuffersEveryIterHook`).
+    """
+
+    def __init__(self, module, device_ids=None, broadcast_buffers=False, **kwargs):
+        super().__init__(module=module, device_ids=None, broadcast_buffers=broadcast_buffers,
+                         **kwargs)
 
 
 def setup_cpu_distributed(cfg) -> bool:

@@ -8,7 +8,7 @@ import torch
 from mmengine.config import Config
 from mmengine.registry import init_default_scope
 
-from conftest import derived_config, run_tool
+from conftest import REPO_ROOT, derived_config, run_tool
 from mmpose.registry import MODELS
 from mmpose_medsapiens.engine import parameter_counts
 from mmpose_medsapiens.utils import safe_torch_load
@@ -78,3 +78,34 @@ def test_strict_load_hook_refuses_a_checkpoint_that_leaves_tensors_unloaded(tiny
     message = str(error.value)
     assert 'other_head.pth' in message and 'missing: head.final_layer.weight' in message
     assert 'not in the model: head.conv_layers.3.weight' in message
+
+
+def test_every_shipped_config_keeps_buffers_in_sync_across_ranks():
+    # A config's custom_hooks list replaces MMPose's default [SyncBuffersHook].
+    configs = glob.glob(osp.join(REPO_ROOT, 'configs', '*.py'))
+    assert len(configs) > 10
+    for path in configs:
+        types = [h['type'] for h in Config.fromfile(path).get('custom_hooks', [])]
+        assert 'SyncBuffersEveryIterHook' in types, (osp.basename(path), types)
+
+
+class _Runner:
+
+    def __init__(self):
+        self.model = torch.nn.BatchNorm1d(3)
+
+
+def test_buffer_sync_after_each_train_iteration_only_when_distributed(monkeypatch):
+    from mmpose_medsapiens.engine import SyncBuffersEveryIterHook
+    calls = []
+    monkeypatch.setattr('mmpose_medsapiens.engine.hooks.sync_buffers_hook.all_reduce_params',
+                        lambda params, op: calls.append((len(list(params)), op)))
+    runner = _Runner()
+    hook = SyncBuffersEveryIterHook()
+    assert hook.distributed is False
+    hook.after_train_iter(runner, 0)
+    assert calls == []
+    hook.distributed = True
+    hook.after_train_iter(runner, 0)
+    hook.after_train_iter(runner, 1)
+    assert calls == [(3, 'mean'), (3, 'mean')]  # running mean, var and the batch count

@@ -231,3 +231,14 @@ def test_measurements_are_per_dataset_in_mixed_runs_and_use_the_normalisation():
     assert out['head/AB_MAE_mm'] == pytest.approx(3.0)
     # The wrist rule makes the ground-truth a-b 50 mm: 12 px read 60 mm, 10 mm off.
     assert out['hand/AB_MAE_mm'] == pytest.approx(10.0)
+
+
+def test_collect_dir_reaches_mmengine_for_multi_node_runs(tmp_path):
+    from mmengine.registry import init_default_scope
+
+    from mmpose.registry import METRICS
+    init_default_scope('mmpose')
+    metric = METRICS.build(dict(type='MedicalLandmarkMetric', collect_dir=str(tmp_path)))
+    assert metric.collect_dir == str(tmp_path) and metric.collect_device == 'cpu'
+    with pytest.raises(ValueError, match='could only be configured'):
+        MedicalLandmarkMetric(collect_device='gpu', collect_dir=str(tmp_path))

@@ -78,6 +78,12 @@ class MedicalLandmarkMetric(BaseMetric):
             ``tools/analysis/calibrate_uncertainty.py`` to report coverage with.
         collect_device (str): ``'cpu'`` or ``'gpu'``.
         prefix (str, optional): Key prefix.
+        collect_dir (str, optional): Folder through which
+            ``collect_device='cpu'`` gathers the ranks' results. By default
+            rank 0 makes one under ``.dist_test`` in its working directory,
+            which ranks on other nodes reach only if that directory is shared:
+            multi-node jobs without a shared working directory name a folder
+            on a file system every node mounts (or use ``collect_device='gpu'``).
     """
 
     default_prefix: Optional[str] = None
@@ -89,8 +95,9 @@ class MedicalLandmarkMetric(BaseMetric):
                  outfile_prefix: Optional[str] = None,
                  uncertainty_calibration: Optional[str] = None,
                  collect_device: str = 'cpu',
-                 prefix: Optional[str] = None):
-        super().__init__(collect_device=collect_device, prefix=prefix)
+                 prefix: Optional[str] = None,
+                 collect_dir: Optional[str] = None):
+        super().__init__(collect_device=collect_device, prefix=prefix, collect_dir=collect_dir)
         self.radii = None if radii is None else tuple(float(r) for r in radii)
         self.inclusive = inclusive
         self.outfile_prefix = outfile_prefix
