@@ -19,7 +19,6 @@ import os.path as osp
 from typing import NamedTuple, Optional, Tuple
 
 import numpy as np
-import SimpleITK as sitk
 
 #: File name endings read by SimpleITK here (lower case).
 ITK_SUFFIXES = ('.mha', '.mhd', '.nrrd', '.nhdr', '.nii', '.nii.gz')
@@ -98,7 +97,7 @@ def read_itk_image(path) -> Tuple[np.ndarray, Optional[Tuple[float, float]]]:
     path = os.fspath(path)
     reader, info = _read_header(path)
     try:
-        img = sitk.GetArrayFromImage(reader.Execute())  # the header is not parsed again
+        img = _simpleitk(path).GetArrayFromImage(reader.Execute())  # the header is not parsed again
     except RuntimeError as e:
         raise ValueError(
             f'Image file {path}: the header describes a {info.width}x{info.height} '
@@ -112,10 +111,22 @@ def read_itk_image(path) -> Tuple[np.ndarray, Optional[Tuple[float, float]]]:
     return img, info.spacing
 
 
-def _read_header(path: str) -> Tuple[sitk.ImageFileReader, ItkImageInfo]:
+def _simpleitk(path: str):
+    """SimpleITK, imported on the first ITK-format image: PNG/DICOM users need not install it."""
+    try:
+        import SimpleITK
+    except ImportError:
+        raise ImportError(f'Image file {path} is read through SimpleITK, which is not installed: '
+                          '`pip install SimpleITK` (tools/constraints.txt has the tested '
+                          'version)') from None
+    return SimpleITK
+
+
+def _read_header(path: str) -> Tuple['SimpleITK.ImageFileReader', ItkImageInfo]:
     """A reader that has read ``path``'s header, and what the header says."""
     if not osp.isfile(path):
         raise FileNotFoundError(f'Image file {path} does not exist')
+    sitk = _simpleitk(path)
     reader = sitk.ImageFileReader()
     reader.SetFileName(path)
     try:

@@ -278,3 +278,28 @@ def test_jpeg_exif_orientation_matches_opencv_default(tmp_path):
     # size used by the converters matches the loaded image.
     assert read_medical_image(path).shape == cv2.imread(path, cv2.IMREAD_COLOR).shape == (40, 20, 3)
     assert read_image_size(path) == (20, 40)
+
+
+def test_simpleitk_is_needed_only_for_itk_images(tmp_path):
+    """Hosts without SimpleITK (the offline GPU image) import the package and read PNGs."""
+    import subprocess
+    import sys
+    png, mha = tmp_path / 'a.png', tmp_path / 'a.mha'
+    cv2.imwrite(str(png), np.full((4, 5), 7, np.uint8))
+    mha.write_text('x')
+    code = f'''
+import sys
+sys.modules['SimpleITK'] = None  # not installed
+import mmpose_medsapiens
+from mmpose_medsapiens.datasets.image_io import read_medical_image
+print(read_medical_image({str(png)!r}).shape[:2])
+try:
+    read_medical_image({str(mha)!r})
+except ImportError as e:
+    print(e)
+'''
+    out = subprocess.run([sys.executable, '-c', code], capture_output=True, text=True)
+    assert out.returncode == 0, out.stderr[-2000:]
+    lines = out.stdout.strip().split('\n')
+    assert lines[0] == '(4, 5)'
+    assert str(mha) in lines[1] and 'pip install SimpleITK' in lines[1]
