@@ -9,7 +9,7 @@ else
 PYTHON := $(CURDIR)/.venv/bin/python
 endif
 
-.PHONY: setup demo test test-fast bench bench-real-hand check-env
+.PHONY: setup demo test test-fast bench bench-real-hand check-env gpu-check
 
 setup:
 	bash tools/setup_env.sh
@@ -34,3 +34,8 @@ bench: setup
 # DonggeJia/SpatialConfiguration-Net's dataset/ plus Payer's setup/all.csv.
 bench-real-hand: setup
 	$(PYTHON) tools/benchmarks/real_hand.py $(DATA)
+
+# GPU acceptance check (one CUDA GPU, no download, < 5 min): training in fp32/bf16/fp16,
+# tools/test.py with uncertainty, ONNX parity, adapter-only checkpoint, 1-rank NCCL DDP.
+gpu-check: setup
+	$(PYTHON) tools/benchmarks/gpu_check.py
