@@ -20,8 +20,8 @@
 #   BUILD_VENV    build venv, outside the repo (default /tmp/medsapiens-wheelhouse-venv)
 #   MAX_JOBS      compile jobs for mmcv (default 1: a 2-core machine)
 #   MEDSAPIENS_CACHE  cache root (default ${XDG_CACHE_HOME:-~/.cache}/mmpose_medsapiens)
-#   WITH_SIMPLEITK=1  also ship SimpleITK (mmpose_medsapiens/datasets/itk_io.py
-#                 imports it at top level), recompressed with LZMA: 53 -> 29 MB
+#   WITH_SIMPLEITK=1  also ship SimpleITK, recompressed with LZMA (53 -> 29 MB):
+#                 only MetaImage/NRRD/NIfTI images need it (imported on first use)
 set -euo pipefail
 
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)"
