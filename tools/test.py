@@ -9,8 +9,7 @@ from mmengine.config import Config, DictAction
 from mmengine.hooks import Hook
 from mmengine.runner import Runner
 
-from mmpose_medsapiens.utils import (apply_tf32, close_distributed, set_slurm_master_port,
-                                     setup_cpu_distributed)
+from mmpose_medsapiens.utils import close_distributed, prepare_run
 
 
 def parse_args():
@@ -87,10 +86,7 @@ def main():
     args = parse_args()
     cfg = Config.fromfile(args.config)
     cfg = merge_args(cfg, args)
-    if args.launcher == 'slurm':
-        set_slurm_master_port()  # jobs sharing a node must not share mmengine's 29500
-    apply_tf32(cfg)  # env_cfg.allow_tf32: fp32 matmuls on tensor cores (Ampere+)
-    setup_cpu_distributed(cfg)  # torchrun on a CPU-only host: gloo
+    prepare_run(cfg)  # slurm port, TF32, gloo on a CPU-only host
     runner = Runner.from_cfg(cfg)
     if args.out:
         runner.register_hook(SaveMetricsHook(args.out), priority='LOWEST')

@@ -8,8 +8,7 @@ from mmengine.config import Config, DictAction
 from mmengine.runner import Runner
 
 from mmpose_medsapiens.engine import apply_amp
-from mmpose_medsapiens.utils import (apply_tf32, close_distributed, global_batch_note,
-                                     set_slurm_master_port, setup_cpu_distributed)
+from mmpose_medsapiens.utils import close_distributed, global_batch_note, prepare_run
 
 
 def parse_args():
@@ -93,10 +92,7 @@ def main():
     cfg = merge_args(cfg, args)
     if 'preprocess_cfg' in cfg:
         cfg.model.setdefault('data_preprocessor', cfg.get('preprocess_cfg', {}))
-    if args.launcher == 'slurm':
-        set_slurm_master_port()  # jobs sharing a node must not share mmengine's 29500
-    apply_tf32(cfg)  # env_cfg.allow_tf32: fp32 matmuls on tensor cores (Ampere+)
-    setup_cpu_distributed(cfg)  # torchrun on a CPU-only host: gloo
+    prepare_run(cfg)  # slurm port, TF32, gloo on a CPU-only host
     runner = Runner.from_cfg(cfg)
     note = global_batch_note(cfg, runner.world_size)
     if note:

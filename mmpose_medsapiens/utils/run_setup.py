@@ -4,6 +4,8 @@ from typing import MutableMapping, Optional
 
 import torch
 
+from .cpu_distributed import setup_cpu_distributed
+
 # Ports derived from a slurm job id: above the usual service ports, below the
 # ephemeral range Linux hands out (32768-60999 by default).
 SLURM_PORT_BASE = 20000
@@ -82,3 +84,18 @@ def global_batch_note(cfg, world_size: int) -> Optional[str]:
     return (f'global batch {batch} ({world_size} rank(s) x {per_rank}) differs from the '
             f"recipe's {base} (auto_scale_lr.base_batch_size), and the learning rate is "
             f'not scaled: pass --auto-scale-lr to scale it by {batch / base:g}{keep}')
+
+
+def prepare_run(cfg) -> None:
+    """What ``tools/train.py`` and ``tools/test.py`` set before building the runner.
+
+    A slurm job's own master port, TF32 as ``env_cfg.allow_tf32`` says, and
+    the gloo process group of a torchrun job on a CPU-only host.
+
+    Args:
+        cfg (Config): The run's config, ``launcher`` set.
+    """
+    if cfg.get('launcher') == 'slurm':
+        set_slurm_master_port()  # jobs sharing a node must not share mmengine's 29500
+    apply_tf32(cfg)
+    setup_cpu_distributed(cfg)

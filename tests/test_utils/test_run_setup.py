@@ -1,4 +1,5 @@
 """Settings the tools apply before the runner: slurm port, TF32, the global batch."""
+import os
 import os.path as osp
 
 import pytest
@@ -54,3 +55,13 @@ def test_global_batch_other_than_the_recipes_is_named_with_the_fix():
     assert 'scaled by 2' in global_batch_note(cfg, 8)
     cfg.auto_scale_lr.enable = False
     assert 'batch_size=' not in global_batch_note(cfg, 3)  # 8 / 3 images per rank: no fit
+
+
+def test_prepare_run_sets_what_the_tools_need(tf32_flags, monkeypatch):
+    from mmpose_medsapiens.utils import prepare_run
+    monkeypatch.setenv('SLURM_JOB_ID', '4242')
+    monkeypatch.delenv('MASTER_PORT', raising=False)
+    torch.backends.cuda.matmul.allow_tf32 = False
+    prepare_run(Config(dict(launcher='slurm', env_cfg=dict(allow_tf32=True))))
+    assert os.environ['MASTER_PORT'] == str(20000 + 4242)
+    assert torch.backends.cuda.matmul.allow_tf32
