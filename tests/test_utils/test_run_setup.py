@@ -60,7 +60,7 @@ def test_global_batch_other_than_the_recipes_is_named_with_the_fix():
 def test_prepare_run_sets_what_the_tools_need(tf32_flags, monkeypatch):
     from mmpose_medsapiens.utils import prepare_run
     monkeypatch.setenv('SLURM_JOB_ID', '4242')
-    monkeypatch.delenv('MASTER_PORT', raising=False)
+    monkeypatch.setenv('MASTER_PORT', '')  # unset, and restored after the test
     torch.backends.cuda.matmul.allow_tf32 = False
     prepare_run(Config(dict(launcher='slurm', env_cfg=dict(allow_tf32=True))))
     assert os.environ['MASTER_PORT'] == str(20000 + 4242)
