@@ -159,7 +159,7 @@ def train_mode(cfg, mode: str, iters: int, settings: dict) -> dict:
         def after_train_iter(self, runner, batch_idx, data_batch=None, outputs=None):
             _common.sync_device(device)
             record['times'].append(time.perf_counter() - self.start)
-            record['losses'].append(float(outputs['loss']))
+            record['losses'].append(float(outputs['loss'].detach()))
             scaler = getattr(runner.optim_wrapper, 'loss_scaler', None)
             record['scales'].append(scaler.get_scale() if scaler is not None and
                                     scaler.is_enabled() else None)
@@ -353,11 +353,13 @@ def _free_memory(device: str) -> None:
 
 def _guarded(results: dict, name: str, fn, *args):
     """Run one check; an exception is that check's failure, not the script's end."""
+    start = time.perf_counter()
     try:
         results[name] = fn(*args)
     except Exception as e:  # noqa: BLE001 - every failure is reported in the table
         results[name] = dict(ok=False, error=f'{type(e).__name__}: {e}',
                              traceback=traceback.format_exc()[-2000:])
+    results[name].setdefault('seconds', time.perf_counter() - start)
     return results[name]
 
 
@@ -389,8 +391,10 @@ def main(argv=None):
         for mode, iters in settings['modes'].items():
             runner = None  # free the previous mode's model and optimizer first
             _free_memory(settings['device'])
+            mode_start = time.perf_counter()
             try:
                 results['modes'][mode], runner = train_mode(cfg, mode, iters, settings)
+                results['modes'][mode]['seconds'] = time.perf_counter() - mode_start
             except Exception as e:  # noqa: BLE001
                 results['modes'][mode] = dict(mode=mode, ok=False,
                                               error=f'{type(e).__name__}: {e}',
