@@ -5,8 +5,8 @@ LoRA + HeatmapHead at 1024x768, h x w) with only the pretrained ``init_cfg``
 removed, on textured synthetic radiographs written in the release layout.
 Through mmengine's real ``Runner``:
 
-* a few train iterations in fp32, bf16 and fp16 (``tools/train.py`` and
-  ``--amp``'s wrappers): loss finite, LoRA and head weights moved, frozen
+* a few train iterations in fp32 (TF32 on, as the config allows and
+  ``tools/train.py`` applies), bf16 and fp16 (``--amp``'s wrappers): loss finite, LoRA and head weights moved, frozen
   weights bit-identical (compared by per-tensor float64 sums, which cost no
   GPU memory); fp16 gets enough iterations past the dynamic loss scaler's
   first overflow skips, and the skips are counted;
@@ -110,7 +110,6 @@ def build_config(root: str, settings: dict, work_dir: str):
     cfg.default_hooks.logger = dict(type='LoggerHook', interval=1)
     cfg.log_processor = dict(by_epoch=False)
     cfg.work_dir = work_dir
-    cfg.env_cfg.allow_tf32 = False  # fp32 is fp32 here; TF32 only through the tools' default
     return cfg
 
 
@@ -376,6 +375,7 @@ def main(argv=None):
 
     import mmpose_medsapiens  # noqa: F401
     from mmpose.registry import DATASETS
+    from mmpose_medsapiens.utils import apply_tf32
     start = time.perf_counter()
     settings = get_settings(args.quick)
     results = dict(modes={})
@@ -387,6 +387,10 @@ def main(argv=None):
         write_data(osp.join(folder, 'data'), settings, num_keypoints)
         config = osp.join(folder, 'gpu_check_config.py')
         cfg.dump(config)
+        # As tools/train.py: TF32 for float32 work where the config allows it (it
+        # does); the flags are process-wide, so they are restored at the end.
+        flags = torch.backends.cuda.matmul.allow_tf32, torch.backends.cudnn.allow_tf32
+        results['tf32'] = apply_tf32(cfg)
         runner = None
         for mode, iters in settings['modes'].items():
             runner = None  # free the previous mode's model and optimizer first
@@ -411,6 +415,7 @@ def main(argv=None):
         else:
             results['test_tool'] = results['onnx'] = dict(ok=False, error='no fp32 checkpoint')
         _guarded(results, 'ddp', check_ddp, config, folder, settings)
+        torch.backends.cuda.matmul.allow_tf32, torch.backends.cudnn.allow_tf32 = flags
     results['wall_s'] = time.perf_counter() - start
     results['device'] = torch.cuda.get_device_name(0) if settings['device'] == 'cuda' else 'CPU'
     checks = {f'train {m}': r['ok'] for m, r in results['modes'].items()}
@@ -427,7 +432,8 @@ def main(argv=None):
         ['mode', 'wrapper', 'dtype', 'iters', 'loss_first', 'loss_last', 'lora_moved',
          'head_moved', 'frozen_unchanged', 'scaler_skips', 'train_img_per_s', 'train_peak_mib',
          'test_img_per_s', 'test_peak_mib', 'ok'],
-        title=f'Training and testing, {results["device"]}, batch {settings["batch"]}')
+        title=f'Training and testing, {results["device"]}, batch {settings["batch"]}, '
+              f'TF32 {"on" if results["tf32"] else "off"} for float32 work')
     onnx = results['onnx']
     _common.print_table(
         [dict(check=name, ok=ok, detail=_detail(results[name.split(' ')[0]]
