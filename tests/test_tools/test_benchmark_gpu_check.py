@@ -48,3 +48,21 @@ def test_a_failing_check_is_reported_not_raised():
     gpu_check._guarded(results, 'onnx', broken)
     assert results['onnx']['ok'] is False and 'device mismatch' in results['onnx']['error']
     assert gpu_check._detail(results['onnx']).startswith('RuntimeError: device mismatch')
+
+
+def test_a_failed_training_is_reported_and_fails_the_run(tmp_path, monkeypatch):
+    def broken(*args):
+        raise RuntimeError('CUDA error: device-side assert')
+
+    monkeypatch.setattr(gpu_check, 'train_mode', broken)
+    monkeypatch.setattr(gpu_check, 'check_ddp', lambda *args: dict(ok=True))
+    with pytest.raises(SystemExit) as exc:
+        gpu_check.main(['--quick', '--out-dir', str(tmp_path)])
+    assert exc.value.code == 1
+    with open(tmp_path / 'gpu_check.json') as f:
+        results = json.load(f)['results']
+    assert results['ok'] is False
+    assert 'device-side assert' in results['modes']['fp32']['error']
+    assert results['modes']['bf16']['mode'] == 'bf16'
+    for check in ('adapter_checkpoint', 'test_tool', 'onnx'):
+        assert results[check]['ok'] is False, check

@@ -121,8 +121,8 @@ def _checksums(params):
             for n, p in params}
 
 
-def train_mode(cfg, mode: str, iters: int, settings: dict) -> dict:
-    """Train ``iters`` iterations in ``mode``; measure and check; keep the runner."""
+def train_mode(cfg, mode: str, iters: int, settings: dict, trained=None) -> dict:
+    """Train ``iters`` iterations in ``mode``, measure and check; ``trained(runner)`` after."""
     import torch
     from mmengine.hooks import Hook
     from mmengine.runner import Runner
@@ -189,7 +189,9 @@ def train_mode(cfg, mode: str, iters: int, settings: dict) -> dict:
     result['ok'] = bool(result['loss_finite'] and lora and moved >= lora and moved >= head
                         and result['frozen_unchanged'])
     result.update(test_mode(runner, mode, settings))
-    return result, runner
+    if trained is not None:
+        trained(runner)
+    return result
 
 
 def test_mode(runner, mode: str, settings: dict) -> dict:
@@ -391,24 +393,16 @@ def main(argv=None):
         # does); the flags are process-wide, so they are restored at the end.
         flags = torch.backends.cuda.matmul.allow_tf32, torch.backends.cudnn.allow_tf32
         results['tf32'] = apply_tf32(cfg)
-        runner = None
         for mode, iters in settings['modes'].items():
-            runner = None  # free the previous mode's model and optimizer first
-            _free_memory(settings['device'])
-            mode_start = time.perf_counter()
-            try:
-                results['modes'][mode], runner = train_mode(cfg, mode, iters, settings)
-                results['modes'][mode]['seconds'] = time.perf_counter() - mode_start
-            except Exception as e:  # noqa: BLE001
-                results['modes'][mode] = dict(mode=mode, ok=False,
-                                              error=f'{type(e).__name__}: {e}',
-                                              traceback=traceback.format_exc()[-2000:])
-            if mode == 'fp32' and runner is not None:
-                checkpoint = osp.join(runner.work_dir, f'iter_{iters}.pth')
-                _guarded(results, 'adapter_checkpoint', check_adapter_checkpoint,
-                         runner.model, folder)
-        runner = None
+            _free_memory(settings['device'])  # the previous mode's model and optimizer
+            # The fp32 model, still on its device, writes the adapter-only checkpoint.
+            trained = None if mode != 'fp32' else lambda runner: _guarded(
+                results, 'adapter_checkpoint', check_adapter_checkpoint, runner.model, folder)
+            _guarded(results['modes'], mode, train_mode, cfg, mode, iters, settings, trained)
+            results['modes'][mode].setdefault('mode', mode)
         _free_memory(settings['device'])
+        results.setdefault('adapter_checkpoint', dict(ok=False, error='no fp32 model'))
+        checkpoint = osp.join(cfg.work_dir, 'fp32', f'iter_{settings["modes"]["fp32"]}.pth')
         if results['modes'].get('fp32', {}).get('ok'):
             _guarded(results, 'test_tool', check_test_tool, config, checkpoint, folder, settings)
             _guarded(results, 'onnx', check_onnx, config, checkpoint, folder, settings)
