@@ -11,7 +11,7 @@ import sys
 import pytest
 
 import mmpose_medsapiens  # noqa: F401  (registers modules, safe loading)
-from mmpose_medsapiens.datasets.synthetic import generate_synthetic_dataset
+from mmpose_medsapiens.testing import generate_synthetic_dataset
 
 REPO_ROOT = osp.dirname(osp.dirname(osp.abspath(__file__)))
 

@@ -33,7 +33,7 @@ from mmengine.config import Config, DictAction
 from mmengine.registry import init_default_scope
 from mmengine.runner import Runner
 
-from mmpose_medsapiens.datasets.synthetic import generate_synthetic_dataset
+from mmpose_medsapiens.testing import generate_synthetic_dataset
 from mmpose.registry import DATASETS
 from mmpose_medsapiens.deploy import model_fingerprint
 from mmpose_medsapiens.evaluation.mean_shape_baseline import mean_shape_baseline

@@ -22,7 +22,7 @@ from mmengine.config import Config
 from mmengine.utils import ProgressBar
 from mmpose_medsapiens.apis import (infer_landmarks, infer_landmarks_onnx, init_landmark_model,
                                     write_prediction)
-from mmpose_medsapiens.datasets.image_io import IMAGE_SUFFIXES
+from mmpose_medsapiens.fileio.image_reader import IMAGE_SUFFIXES
 from mmpose_medsapiens.deploy import OnnxLandmarkModel
 from mmpose_medsapiens.evaluation.landmark_uncertainty import ConformalCalibration
 

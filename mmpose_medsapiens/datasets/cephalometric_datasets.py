@@ -13,8 +13,8 @@ Both keep the spacing in each COCO image entry (written by
 default. Lateral views: flips keep every label.
 """
 from mmpose.registry import DATASETS
-from .medical_landmark_dataset import MedicalLandmarkDataset
-from .metainfo import landmark_metainfo
+from .base import MedicalLandmarkDataset
+from .utils import landmark_metainfo
 
 # Aariz's 29 landmarks in the order of its release files (the author code's
 # ANATOMICAL_LANDMARKS, manwaarkhd/aariz-cephalometric-dataset config.py):

@@ -1,7 +1,7 @@
 """EchoNet-LVH: left-ventricular wall and cavity landmarks on PLAX echo frames."""
 from mmpose.registry import DATASETS
-from .medical_landmark_dataset import MedicalLandmarkDataset
-from .metainfo import landmark_metainfo
+from .base import MedicalLandmarkDataset
+from .utils import landmark_metainfo
 
 # Top to bottom along the parasternal long-axis measurement line; the names
 # of MedSapiens' EchoNet-LVH config.

@@ -12,9 +12,9 @@ import numpy as np
 from mmpose.datasets.dataset_wrappers import CombinedDataset
 from mmpose.registry import DATASETS
 from . import xray_datasets  # noqa: F401  (registers the default layout's sets)
-from .measurements import moved_measurements
-from .medical_landmark_dataset import MedicalLandmarkDataset
-from .metainfo import landmark_metainfo
+from ..evaluation.functional.measurements import moved_measurements
+from .base import MedicalLandmarkDataset
+from .utils import landmark_metainfo
 
 # MedSapiens' output order: 19 head, 6 chest, 37 hand, 26 leg channels.
 MEDSAPIENS_LAYOUT = ('ISBI2015HeadDataset', 'ChestXrayDataset', 'HandXrayDataset',

@@ -18,9 +18,9 @@ import os
 import os.path as osp
 
 from mmpose.registry import DATASETS
-from .calibration import Calibration
-from .medical_landmark_dataset import DatasetFormatError, MedicalLandmarkDataset
-from .metainfo import landmark_metainfo
+from ..evaluation.functional.calibration import Calibration
+from .base import DatasetFormatError, MedicalLandmarkDataset
+from .utils import landmark_metainfo
 
 ISBI2015_HEAD_NAMES = (
     'sella', 'nasion', 'orbitale', 'porion', 'subspinale', 'supramentale', 'pogonion', 'menton',

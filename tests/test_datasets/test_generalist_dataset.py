@@ -4,7 +4,7 @@ import pytest
 
 from mmpose_medsapiens.datasets import (GENERALIST_METAINFO, GENERALIST_NAMES,
                                         MedSapiensGeneralistDataset)
-from mmpose_medsapiens.datasets.synthetic import write_blank_landmark_set
+from mmpose_medsapiens.testing import write_blank_landmark_set
 
 
 def test_layout_is_medsapiens_order_and_flips_keep_labels():

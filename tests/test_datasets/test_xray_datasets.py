@@ -7,7 +7,7 @@ import pytest
 from mmpose.datasets.transforms import GetBBoxCenterScale, LoadImage, RandomFlip
 from mmpose_medsapiens.datasets import (ChestXrayDataset, DatasetFormatError, DentalCBCTDataset,
                                         HandXrayDataset, ISBI2015HeadDataset, LegXrayDataset)
-from mmpose_medsapiens.datasets.synthetic import write_blank_landmark_set as _write_set
+from mmpose_medsapiens.testing import write_blank_landmark_set as _write_set
 
 
 def _build(cls, root, ann, **kwargs):

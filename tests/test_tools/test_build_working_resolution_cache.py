@@ -10,7 +10,7 @@ from mmengine.config import Config
 from mmengine.registry import init_default_scope
 
 from conftest import REPO_ROOT, derived_config, load_tool
-from mmpose_medsapiens.datasets.synthetic import write_blank_landmark_set
+from mmpose_medsapiens.testing import write_blank_landmark_set
 from mmpose.registry import DATASETS
 
 SCRIPT = osp.join(REPO_ROOT, 'tools', 'dataset_converters', 'build_working_resolution_cache.py')

@@ -186,7 +186,7 @@ def test_isbi_single_annotator_and_split_mapping(isbi_root, tmp_path, gt):
 
 def test_isbi_output_loads_in_the_dataset(isbi_root, tmp_path):
     """The JSON feeds MedicalLandmarkDataset + LoadMedicalImage as is."""
-    from mmpose_medsapiens.datasets import MedicalLandmarkDataset, landmark_metainfo
+    from mmpose_medsapiens.datasets import landmark_metainfo, MedicalLandmarkDataset
     from mmpose_medsapiens.datasets.transforms import LoadMedicalImage
     out = tmp_path / 'o'
     paths = isbi.convert_isbi2015(str(isbi_root), str(out), allow_incomplete=True,
@@ -712,7 +712,7 @@ def test_labelme_real_export_problems_all_reported_then_skipped(labelme_dir, tmp
     assert [im['file_name'] for im in coco['images']] == ['three.tif', 'two.png']
     assert 'spacing_warning' in coco['info'] and coco['info']['skipped_files']
     assert coco['annotations'][0]['keypoints'][:3] == [1.0, 1.0, 2]
-    from mmpose_medsapiens.datasets import probe_image, read_medical_image
+    from mmpose_medsapiens.fileio import probe_image, read_medical_image
     tif = str(out / 'Images' / 'three.tif')
     assert probe_image(tif) == (64, 48) and read_medical_image(tif).shape == (48, 64, 3)
 

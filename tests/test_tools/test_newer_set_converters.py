@@ -290,7 +290,7 @@ def test_echonet_frames_landmarks_and_derived_spacing(tmp_path):
         assert png.shape == (H, W, 3) and abs(float(png.mean()) - (40 * frame + 20)) < 6
     datasets = _assert_release_layout(out, 'echonet_lvh', 'sapiens_lora_echonet_lvh.py')
     # The measurements on the ground truth give back the clinician's values.
-    from mmpose_medsapiens.datasets import measure
+    from mmpose_medsapiens.evaluation.functional import measure
     info = datasets['train'].get_data_info(0)
     values = measure(info['keypoints'][0], info['calibration']['measurements'],
                      info['calibration']['spacing'])

@@ -9,7 +9,7 @@ from mmengine.config import Config
 from mmengine.registry import init_default_scope
 
 from conftest import REPO_ROOT, derived_config, load_tool, run_tool
-from mmpose_medsapiens.datasets.synthetic import write_blank_landmark_set
+from mmpose_medsapiens.testing import write_blank_landmark_set
 from mmpose.registry import MODELS
 
 pytestmark = pytest.mark.slow

@@ -72,7 +72,7 @@ from mmpose.registry import DATASETS  # noqa: E402
 
 import mmpose_medsapiens  # noqa: E402,F401  (registers the datasets and metric)
 from mmpose_medsapiens.datasets import MedicalLandmarkDataset  # noqa: E402
-from mmpose_medsapiens.datasets.file_writing import ensure_new_files  # noqa: E402
+from mmpose_medsapiens.conversion.file_writing import ensure_new_files  # noqa: E402
 from mmpose_medsapiens.utils.numpy_pickle_globals import NUMPY_PICKLE_GLOBALS  # noqa: E402
 from mmpose_medsapiens.evaluation import MedicalLandmarkMetric  # noqa: E402
 from mmpose_medsapiens.evaluation.error_tables import (  # noqa: E402

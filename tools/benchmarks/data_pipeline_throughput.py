@@ -41,7 +41,7 @@ import _common
 import cv2
 import numpy as np
 
-from mmpose_medsapiens.datasets.synthetic import LEG_ANN_NAME, LEG_FULL_SIZE, write_leg_set
+from mmpose_medsapiens.testing import LEG_ANN_NAME, LEG_FULL_SIZE, write_leg_set
 
 NAME = 'data_pipeline_throughput'
 CONFIG = osp.join(_common.REPO_ROOT, 'configs', 'medsapiens_legs.py')
@@ -118,7 +118,7 @@ def main(argv=None):
     from mmengine.dataset import Compose
 
     from mmpose.registry import DATASETS, TRANSFORMS
-    from mmpose_medsapiens.datasets import build_working_resolution_cache
+    from mmpose_medsapiens.conversion import build_working_resolution_cache
 
     cv2.setNumThreads(args.threads)
     num_images = args.num_images or (2 if args.quick else 6)

@@ -33,7 +33,7 @@ import tempfile
 import time
 
 import _common
-from mmpose_medsapiens.datasets.synthetic import LEG_ANN_NAME, write_leg_set
+from mmpose_medsapiens.testing import LEG_ANN_NAME, write_leg_set
 
 NAME = 'gpu_benchmark'
 CONFIG = osp.join(_common.REPO_ROOT, 'configs', 'medsapiens_legs.py')

@@ -64,7 +64,7 @@ def write_data(root: str, settings: dict, num_keypoints: int) -> None:
     import cv2
     import numpy as np
 
-    from mmpose_medsapiens.datasets.synthetic import write_blank_landmark_set
+    from mmpose_medsapiens.testing import write_blank_landmark_set
     w, h = settings['image_wh']
     for split, count in (('train', settings['num_train']), ('val', settings['num_test']),
                          ('test', settings['num_test'])):

@@ -23,8 +23,8 @@ import cv2
 import numpy as np
 import SimpleITK as sitk
 
-from mmpose_medsapiens.datasets.image_header import probe_image
-from mmpose_medsapiens.datasets.image_io import read_medical_image
+from mmpose_medsapiens.fileio.image_header import probe_image
+from mmpose_medsapiens.fileio.image_reader import read_medical_image
 
 NAME = 'image_probe_cost'
 PNG_PROBE_GOAL_S = 0.020

@@ -43,9 +43,9 @@ import numpy as np  # noqa: E402
 
 from mmpose_medsapiens.datasets.cephalometric_datasets import (  # noqa: E402
     AARIZ_LANDMARKS, AARIZ_NAMES)
-from mmpose_medsapiens.datasets.coco_landmarks import make_coco  # noqa: E402
-from mmpose_medsapiens.datasets.image_io import read_image_size  # noqa: E402
-from mmpose_medsapiens.datasets.release_layout import (  # noqa: E402
+from mmpose_medsapiens.conversion.coco_landmarks import make_coco  # noqa: E402
+from mmpose_medsapiens.fileio.image_reader import read_image_size  # noqa: E402
+from mmpose_medsapiens.conversion.release_layout import (  # noqa: E402
     add_output_arguments, release_image_names, run_converter, write_release)
 
 MAPPING_CSV = 'cephalogram_machine_mappings.csv'

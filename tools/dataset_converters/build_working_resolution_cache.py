@@ -8,7 +8,7 @@ the model input size (the pipeline's ``TopdownAffine`` ``input_size``, else
 smallest size that keeps ``--margin`` cached pixels per input pixel across
 the whole-image box, plus the annotation file with landmarks, sizes and an
 explicit per-image ``spacing`` rescaled to match (physical errors are
-unchanged). See :mod:`mmpose_medsapiens.datasets.working_resolution_cache`
+unchanged). See :mod:`mmpose_medsapiens.conversion.working_resolution_cache`
 for the exact rules.
 
 Training then reads small 8-bit images instead of decoding full-size 16-bit
@@ -42,7 +42,7 @@ runpy.run_path(osp.join(osp.dirname(osp.abspath(__file__)), os.pardir, '_bootstr
 import mmpose_medsapiens  # noqa: E402,F401  (registers the dataset classes)
 from mmengine.config import Config, DictAction  # noqa: E402
 
-from mmpose_medsapiens.datasets.working_resolution_cache import (  # noqa: E402
+from mmpose_medsapiens.conversion.working_resolution_cache import (  # noqa: E402
     build_working_resolution_cache, cache_source_dataset)
 
 SPLITS = ('train', 'val', 'test')

@@ -40,10 +40,10 @@ import SimpleITK as sitk  # noqa: E402
 
 from mmpose_medsapiens.datasets.cephalometric_datasets import (  # noqa: E402
     CLDETECTION2023_NAMES)
-from mmpose_medsapiens.datasets.coco_landmarks import make_coco, write_coco  # noqa: E402
-from mmpose_medsapiens.datasets.file_writing import (ensure_new_files,  # noqa: E402
+from mmpose_medsapiens.conversion.coco_landmarks import make_coco, write_coco  # noqa: E402
+from mmpose_medsapiens.conversion.file_writing import (ensure_new_files,  # noqa: E402
                                                      write_atomically)
-from mmpose_medsapiens.datasets.release_layout import (annotation_file,  # noqa: E402
+from mmpose_medsapiens.conversion.release_layout import (annotation_file,  # noqa: E402
                                                        run_converter)
 
 SET_NAME = 'cldetection2023'

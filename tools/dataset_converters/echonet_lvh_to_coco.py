@@ -47,11 +47,11 @@ runpy.run_path(osp.join(osp.dirname(osp.abspath(__file__)), os.pardir, '_bootstr
 import cv2  # noqa: E402
 import numpy as np  # noqa: E402
 
-from mmpose_medsapiens.datasets.coco_landmarks import make_coco, write_coco  # noqa: E402
+from mmpose_medsapiens.conversion.coco_landmarks import make_coco, write_coco  # noqa: E402
 from mmpose_medsapiens.datasets.echo_datasets import ECHONET_LVH_NAMES  # noqa: E402
-from mmpose_medsapiens.datasets.file_writing import (ensure_new_files,  # noqa: E402
+from mmpose_medsapiens.conversion.file_writing import (ensure_new_files,  # noqa: E402
                                                      write_atomically)
-from mmpose_medsapiens.datasets.release_layout import (annotation_file,  # noqa: E402
+from mmpose_medsapiens.conversion.release_layout import (annotation_file,  # noqa: E402
                                                        run_converter)
 
 SET_NAME = 'echonet_lvh'

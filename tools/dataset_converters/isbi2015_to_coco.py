@@ -45,11 +45,11 @@ runpy.run_path(osp.join(osp.dirname(osp.abspath(__file__)), os.pardir, '_bootstr
 
 import numpy as np  # noqa: E402
 
-from mmpose_medsapiens.datasets.coco_landmarks import make_coco  # noqa: E402
-from mmpose_medsapiens.datasets.release_layout import (  # noqa: E402
+from mmpose_medsapiens.conversion.coco_landmarks import make_coco  # noqa: E402
+from mmpose_medsapiens.conversion.release_layout import (  # noqa: E402
     add_output_arguments, draw_validation, release_image_names, run_converter, write_release)
 from mmpose_medsapiens.datasets.xray_datasets import ISBI2015_HEAD_NAMES  # noqa: E402
-from mmpose_medsapiens.datasets.image_io import read_image_size  # noqa: E402
+from mmpose_medsapiens.fileio.image_reader import read_image_size  # noqa: E402
 
 # Landmark order of the challenge (Wang et al., MedIA 2016).
 # The dataset class's landmark order, so converted files and the class agree.

@@ -40,10 +40,10 @@ runpy.run_path(osp.join(osp.dirname(osp.abspath(__file__)), os.pardir, '_bootstr
 
 import numpy as np  # noqa: E402
 
-from mmpose_medsapiens.datasets.coco_landmarks import make_coco  # noqa: E402
-from mmpose_medsapiens.datasets.release_layout import (  # noqa: E402
+from mmpose_medsapiens.conversion.coco_landmarks import make_coco  # noqa: E402
+from mmpose_medsapiens.conversion.release_layout import (  # noqa: E402
     RELEASE_SPLITS, add_output_arguments, draw_validation, release_image_names, write_release)
-from mmpose_medsapiens.datasets.image_io import IMAGE_SUFFIXES, read_header_spacing  # noqa: E402
+from mmpose_medsapiens.fileio.image_reader import IMAGE_SUFFIXES, read_header_spacing  # noqa: E402
 
 
 def read_names(names: str = None, names_file: str = None) -> list:

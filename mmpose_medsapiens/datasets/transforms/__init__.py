@@ -1,3 +1,3 @@
-from .load_medical_image import LoadMedicalImage
+from .loading import LoadMedicalImage
 
 __all__ = ['LoadMedicalImage']

@@ -9,8 +9,8 @@ from mmengine.evaluator import BaseMetric
 from mmengine.logging import MMLogger
 
 from mmpose.registry import METRICS
-from ...datasets.calibration import DEFAULT_SDR_RADII, normalisation_factor
-from ...datasets.measurements import measure, measurement_unit
+from ..functional.calibration import DEFAULT_SDR_RADII, normalisation_factor
+from ..functional.measurements import measure, measurement_unit
 from ..error_tables import per_image_rows, per_landmark_rows, write_per_image_csv
 from ..landmark_uncertainty import ConformalCalibration, predicted_heatmap_spread, spearman
 
@@ -50,7 +50,7 @@ class MedicalLandmarkMetric(BaseMetric):
     several datasets, each key is also reported per dataset as
     ``<dataset_name>/<key>``. For the clinical measurements a landmark set
     declares (carried by ``calibration['measurements']``, see
-    :mod:`mmpose_medsapiens.datasets.measurements`): ``<name>_MAE_<u>`` and
+    :mod:`mmpose_medsapiens.evaluation.functional.measurements`): ``<name>_MAE_<u>`` and
     ``<name>_MAE_STD_<u>``, the mean and std of the absolute difference
     between the measurement on the prediction and on the ground truth
     (``<u>`` is ``deg`` for angles), per dataset only in mixed runs.

@@ -3,9 +3,9 @@ import cv2
 import numpy as np
 import pytest
 
-from mmpose_medsapiens.datasets.image_io import (read_header_spacing, read_image_size,
+from mmpose_medsapiens.fileio.image_reader import (read_header_spacing, read_image_size,
                                                  read_medical_image, window_to_uint8)
-from mmpose_medsapiens.datasets.itk_io import read_itk_image
+from mmpose_medsapiens.fileio.itk_io import read_itk_image
 
 # 1000 distinct 16-bit levels 0..999 on a 25 x 40 (H x W) image. Their 0.5th
 # and 99.5th percentiles (linear interpolation) are 4.995 and 994.005, so
@@ -291,7 +291,7 @@ def test_simpleitk_is_needed_only_for_itk_images(tmp_path):
 import sys
 sys.modules['SimpleITK'] = None  # not installed
 import mmpose_medsapiens
-from mmpose_medsapiens.datasets.image_io import read_medical_image
+from mmpose_medsapiens.fileio.image_reader import read_medical_image
 print(read_medical_image({str(png)!r}).shape[:2])
 try:
     read_medical_image({str(mha)!r})

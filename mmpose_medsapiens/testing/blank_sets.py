@@ -10,7 +10,7 @@ from typing import Optional, Sequence, Tuple
 import cv2
 import numpy as np
 
-from ..coco_landmarks import make_coco, write_coco
+from ..conversion.coco_landmarks import make_coco, write_coco
 
 
 def write_blank_landmark_set(root, num_keypoints: int, sizes: Sequence[Tuple[int, int]],

@@ -5,8 +5,8 @@ import os
 import numpy as np
 import pytest
 
-from mmpose_medsapiens.datasets.coco_landmarks import make_coco, write_coco
-from mmpose_medsapiens.datasets.file_writing import ensure_new_files
+from mmpose_medsapiens.conversion.coco_landmarks import make_coco, write_coco
+from mmpose_medsapiens.conversion.file_writing import ensure_new_files
 
 NAMES = ('a', 'b', 'c')
 

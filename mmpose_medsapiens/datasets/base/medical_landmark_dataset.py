@@ -10,11 +10,10 @@ from mmengine.logging import MMLogger
 from mmpose.datasets.datasets.base import BaseCocoStyleDataset
 from mmpose.datasets.datasets.utils import parse_pose_metainfo
 from mmpose.registry import DATASETS
-from .calibration import DEFAULT_SDR_RADII, Calibration, spacing_xy
-from .image_header import probe_image
-from .image_io import read_image_size
-from .measurements import resolve_measurements
-from .metainfo import landmark_metainfo
+from ...evaluation.functional.calibration import DEFAULT_SDR_RADII, Calibration, spacing_xy
+from ...fileio import probe_image, read_image_size
+from ...evaluation.functional.measurements import resolve_measurements
+from ..utils import landmark_metainfo
 
 
 class DatasetFormatError(ValueError):

@@ -9,10 +9,10 @@ import pytest
 from mmpose.datasets.transforms import (GenerateTarget, GetBBoxCenterScale, PackPoseInputs,
                                         TopdownAffine)
 from mmpose_medsapiens.datasets import (ChestXrayDataset, DatasetFormatError, HandXrayDataset,
-                                        ISBI2015HeadDataset, LegXrayDataset, LoadMedicalImage,
-                                        build_working_resolution_cache, read_medical_image,
-                                        working_resolution_size)
-from mmpose_medsapiens.datasets.working_resolution_cache import CACHE_RECORD_KEY
+                                        ISBI2015HeadDataset, LegXrayDataset, LoadMedicalImage)
+from mmpose_medsapiens.fileio import read_medical_image
+from mmpose_medsapiens.conversion import build_working_resolution_cache, working_resolution_size
+from mmpose_medsapiens.conversion.working_resolution_cache import CACHE_RECORD_KEY
 from mmpose_medsapiens.evaluation.metrics.medical_landmark_metric import radial_errors
 
 INPUT = (48, 64)  # (w, h): small, so that the test images get downscaled

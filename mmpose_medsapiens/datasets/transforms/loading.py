@@ -5,7 +5,7 @@ import numpy as np
 from mmcv.transforms import BaseTransform
 
 from mmpose.registry import TRANSFORMS
-from ..image_io import read_medical_image
+from ...fileio import read_medical_image
 
 
 @TRANSFORMS.register_module()

@@ -8,7 +8,7 @@ import cv2
 import numpy as np
 import pytest
 
-from mmpose_medsapiens.datasets.synthetic import (SYNTHETIC_LANDMARK_NAMES,
+from mmpose_medsapiens.testing import (SYNTHETIC_LANDMARK_NAMES,
                                                   draw_synthetic_sample,
                                                   generate_synthetic_dataset)
 

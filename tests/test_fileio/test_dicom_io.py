@@ -5,10 +5,10 @@ import cv2
 import numpy as np
 import pytest
 from helpers.dicom_files import write_dicom
-from mmpose_medsapiens.datasets import (DatasetFormatError, ISBI2015HeadDataset, probe_image,
-                                        read_dicom, read_header_spacing, read_image_size,
-                                        read_medical_image)
-from mmpose_medsapiens.datasets.synthetic import write_blank_landmark_set
+from mmpose_medsapiens.datasets import DatasetFormatError, ISBI2015HeadDataset
+from mmpose_medsapiens.fileio import (probe_image, read_dicom, read_header_spacing, read_image_size,
+                                      read_medical_image)
+from mmpose_medsapiens.testing import write_blank_landmark_set
 
 
 def _ramp(h=20, w=30):
@@ -44,7 +44,7 @@ def test_monochrome1_is_inverted_and_imager_spacing_is_the_fallback(tmp_path):
 
 
 def test_without_voi_the_percentile_rule_applies(tmp_path):
-    from mmpose_medsapiens.datasets import window_to_uint8
+    from mmpose_medsapiens.fileio import window_to_uint8
     raw = _ramp()
     img, spacing, tag = read_dicom(write_dicom(tmp_path / 'n.dcm', raw))
     np.testing.assert_array_equal(img, window_to_uint8(raw.astype(np.float64)))
@@ -91,7 +91,7 @@ def test_png_states_no_spacing(tmp_path):
 
 
 def test_build_time_probe_checks_dicom_without_decoding(tmp_path, monkeypatch):
-    from mmpose_medsapiens.datasets import dicom_io, image_header
+    from mmpose_medsapiens.fileio import dicom_io, image_header
     path = write_dicom(tmp_path / 'p.dcm', _ramp(), WindowCenter=2048, WindowWidth=4096)
     decoded = []
     monkeypatch.setattr(dicom_io, 'read_dicom', lambda *a: decoded.append(a))

@@ -4,9 +4,9 @@ import math
 import numpy as np
 import pytest
 
-from mmpose_medsapiens.datasets import (DatasetFormatError, EchoNetLVHDataset,
-                                        ISBI2015HeadDataset, measure, resolve_measurements)
-from mmpose_medsapiens.datasets.synthetic import write_blank_landmark_set
+from mmpose_medsapiens.datasets import DatasetFormatError, EchoNetLVHDataset, ISBI2015HeadDataset
+from mmpose_medsapiens.evaluation.functional import measure, resolve_measurements
+from mmpose_medsapiens.testing import write_blank_landmark_set
 
 NAMES = ('a', 'b', 'c', 'd')
 SPECS = resolve_measurements([

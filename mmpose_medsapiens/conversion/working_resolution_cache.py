@@ -64,8 +64,8 @@ import numpy as np
 from mmpose.registry import DATASETS
 from .coco_landmarks import write_coco
 from .file_writing import ensure_new_files, write_atomically
-from .image_io import WINDOW_PERCENTILES, read_medical_image
-from .medical_landmark_dataset import DatasetFormatError, MedicalLandmarkDataset
+from ..fileio import WINDOW_PERCENTILES, read_medical_image
+from ..datasets import DatasetFormatError, MedicalLandmarkDataset
 
 __all__ = ['build_working_resolution_cache', 'cache_source_dataset', 'working_resolution_size',
            'CACHE_RECORD_KEY']

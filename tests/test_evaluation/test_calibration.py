@@ -3,9 +3,10 @@ import json
 
 import pytest
 
-from mmpose_medsapiens.datasets import (Calibration, ChestXrayDataset, DatasetFormatError,
-                                        DentalCBCTDataset, HandXrayDataset, ISBI2015HeadDataset,
-                                        LegXrayDataset, MedicalLandmarkDataset, spacing_xy)
+from mmpose_medsapiens.datasets import (ChestXrayDataset, DatasetFormatError, DentalCBCTDataset,
+                                        HandXrayDataset, ISBI2015HeadDataset, LegXrayDataset,
+                                        MedicalLandmarkDataset)
+from mmpose_medsapiens.evaluation.functional import Calibration, spacing_xy
 
 IMG = dict(id=7, width=1024, height=2048)
 # The head set's measurements with the ISBI indices worked out by hand

@@ -4,7 +4,7 @@ import os.path as osp
 
 import cv2
 
-from mmpose_medsapiens.datasets.synthetic import write_leg_set
+from mmpose_medsapiens.testing import write_leg_set
 
 
 def test_synthetic_leg_set_layout(tmp_path):

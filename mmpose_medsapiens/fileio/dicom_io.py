@@ -16,13 +16,18 @@ from typing import Optional, Tuple
 
 import numpy as np
 
+from .windowing import window_to_uint8
+
+#: File name endings read as DICOM without looking inside (lower case).
+DICOM_SUFFIXES = ('.dcm', '.dicom')
+
 #: The tags the spacing is read from, in order of preference.
 SPACING_TAGS = ('PixelSpacing', 'ImagerPixelSpacing')
 
 
 def is_dicom(path: str) -> bool:
     """A ``.dcm`` / ``.dicom`` name, or the ``DICM`` marker after the preamble."""
-    if os.path.splitext(path)[1].lower() in ('.dcm', '.dicom'):
+    if os.path.splitext(path)[1].lower() in DICOM_SUFFIXES:
         return True
     try:
         with open(path, 'rb') as f:
@@ -137,7 +142,6 @@ def read_dicom(path: str) -> Tuple[np.ndarray, Optional[Tuple[float, float]], Op
     """
     from pydicom.pixel_data_handlers.util import apply_modality_lut, apply_voi_lut
 
-    from .image_io import window_to_uint8
     path = os.fspath(path)
     ds, width, height = _read_image_dataset(path)
     spacing, tag = _spacing(ds, path)

@@ -4,7 +4,7 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from mmpose_medsapiens.datasets import probe_image, read_image_size
+from mmpose_medsapiens.fileio import probe_image, read_image_size
 
 
 def _gradient(h=40, w=30, dtype=np.uint8):

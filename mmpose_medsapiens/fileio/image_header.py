@@ -34,8 +34,9 @@ from typing import Dict, Tuple
 from PIL import Image
 
 from .dicom_io import is_dicom, probe_dicom
-from .image_io import PathLike, read_image_size
+from .image_reader import read_image_size
 from .itk_io import is_itk_image, read_itk_image
+from .windowing import PathLike
 
 # Bytes searched for the JPEG end marker: some writers pad after it.
 _JPEG_TAIL_BYTES = 1024

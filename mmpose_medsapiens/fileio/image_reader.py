@@ -16,30 +16,22 @@ so :func:`read_medical_image` brings all of them to that form with one documente
 Errors always name the file: a missing file raises :class:`FileNotFoundError`
 and an unreadable, corrupt or unsupported one raises :class:`ValueError`.
 
-JPEG EXIF orientation is applied as OpenCV (and so MMPose's ``LoadImage``)
-applies it, so sizes and coordinates agree with the stock loader.
+This module dispatches on the file to one backend each: :mod:`.raster_io`
+(OpenCV), :mod:`.dicom_io` (pydicom) and :mod:`.itk_io` (SimpleITK); the
+windowing rule they share is in :mod:`.windowing`.
 """
 import os
-import os.path as osp
-from typing import Optional, Tuple, Union
+from typing import Optional, Tuple
 
-import cv2
 import numpy as np
 
-from .dicom_io import is_dicom, read_dicom, read_dicom_header
+from .dicom_io import DICOM_SUFFIXES, is_dicom, read_dicom, read_dicom_header
 from .itk_io import ITK_SUFFIXES, is_itk_image, read_itk_image, read_itk_info
-
-PathLike = Union[str, os.PathLike]
+from .raster_io import RASTER_SUFFIXES, decode_raster
+from .windowing import PathLike, to_bgr, window_to_uint8
 
 #: File name endings of the images :func:`read_medical_image` reads (lower case).
-IMAGE_SUFFIXES = ('.png', '.jpg', '.jpeg', '.bmp', '.tif', '.tiff', '.dcm', '.dicom') + ITK_SUFFIXES
-
-#: Percentiles of an image's pixels mapped to 0 and 255 by the windowing.
-WINDOW_PERCENTILES = (0.5, 99.5)
-
-# Keep the channel flag loose (gray stays gray, alpha is dropped) and the bit
-# depth intact; EXIF orientation is applied as with cv2.IMREAD_COLOR.
-_CV2_FLAGS = cv2.IMREAD_ANYDEPTH | cv2.IMREAD_ANYCOLOR
+IMAGE_SUFFIXES = RASTER_SUFFIXES + DICOM_SUFFIXES + ITK_SUFFIXES
 
 
 def read_medical_image(path: PathLike) -> np.ndarray:
@@ -59,14 +51,14 @@ def read_medical_image(path: PathLike) -> np.ndarray:
     """
     path = os.fspath(path)
     if is_dicom(path):
-        return _to_bgr(read_dicom(path)[0])
+        return to_bgr(read_dicom(path)[0])
     if is_itk_image(path):
         img, _ = read_itk_image(path)
         if img.ndim == 3:
             img = img[..., 2::-1]  # ITK formats store RGB(A); drop alpha
     else:
-        img = _decode(path)
-    return _to_bgr(window_to_uint8(img))
+        img = decode_raster(path)
+    return to_bgr(window_to_uint8(img))
 
 
 def read_image_size(path: PathLike) -> Tuple[int, int]:
@@ -90,7 +82,7 @@ def read_image_size(path: PathLike) -> Tuple[int, int]:
     if is_itk_image(path):
         info = read_itk_info(path)
         return info.width, info.height
-    img = _decode(path)
+    img = decode_raster(path)
     return int(img.shape[1]), int(img.shape[0])
 
 
@@ -112,72 +104,3 @@ def read_header_spacing(path: PathLike) -> Tuple[Optional[Tuple[float, float]], 
         info = read_itk_info(path)
         return info.spacing, info.spacing_key
     return None, None
-
-
-def window_to_uint8(img: np.ndarray) -> np.ndarray:
-    """Bring an image to 8 bits by the documented windowing rule.
-
-    uint8 input is returned unchanged. Otherwise, with ``lo`` and ``hi`` the
-    :data:`WINDOW_PERCENTILES` (numpy's default linear interpolation) of the
-    finite pixel values of the whole image (all channels together)::
-
-        out = round(clip((img - lo) * 255 / (hi - lo), 0, 255))
-
-    When ``hi == lo`` (e.g. a constant image) the map degenerates to a step:
-    pixels ``<= lo`` give 0 and larger ones 255, so a constant image is all
-    zeros. NaN gives 0, ``+inf`` 255 and ``-inf`` 0.
-
-    Args:
-        img (np.ndarray): Image of any numeric dtype.
-
-    Returns:
-        np.ndarray: uint8 array of the same shape.
-    """
-    if img.dtype == np.uint8:
-        return img
-    data = img.astype(np.float64)
-    finite = np.isfinite(data)
-    if not finite.any():
-        return np.zeros(img.shape, dtype=np.uint8)
-    lo, hi = np.percentile(data if finite.all() else data[finite], WINDOW_PERCENTILES)
-    if hi > lo:
-        out = (data - lo) * (255.0 / (hi - lo))
-    else:
-        out = np.where(data > lo, 255.0, 0.0)
-    out = np.nan_to_num(out, nan=0.0, posinf=255.0, neginf=0.0)
-    return np.rint(np.clip(out, 0.0, 255.0)).astype(np.uint8)
-
-
-# ------------------------------------------------------------------ helpers
-def _check_file(path: str):
-    if not osp.isfile(path):
-        raise FileNotFoundError(f'Image file {path} does not exist')
-
-
-def _decode(path: str) -> np.ndarray:
-    """Decode a PNG/TIFF/BMP/JPEG file with OpenCV, keeping its bit depth."""
-    _check_file(path)
-    # np.fromfile + imdecode also copes with non-ASCII paths.
-    buf = np.fromfile(path, dtype=np.uint8)
-    if buf.size == 0:
-        raise ValueError(f'Image file {path} is empty')
-    try:
-        img = cv2.imdecode(buf, _CV2_FLAGS)
-    except cv2.error as e:
-        raise ValueError(f'Image file {path} cannot be decoded: {e}') from e
-    if img is None:
-        raise ValueError(f'Image file {path} cannot be decoded (corrupt, or not a '
-                         'PNG/TIFF/BMP/JPEG file)')
-    return img
-
-
-def _to_bgr(img: np.ndarray) -> np.ndarray:
-    if img.ndim == 3 and img.shape[2] == 1:
-        img = img[..., 0]
-    if img.ndim == 2:
-        return cv2.cvtColor(img, cv2.COLOR_GRAY2BGR)
-    if img.shape[2] == 4:
-        img = img[..., :3]
-    return np.ascontiguousarray(img)
-
-

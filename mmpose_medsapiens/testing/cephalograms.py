@@ -18,7 +18,7 @@ Coordinates follow the COCO / MMPose convention: pixel centres lie at
 integer coordinates, ``x`` points right and ``y`` points down.
 
 Example:
-    >>> from mmpose_medsapiens.datasets.synthetic import \
+    >>> from mmpose_medsapiens.testing import \
     ...     generate_synthetic_dataset
     >>> info = generate_synthetic_dataset('data/synthetic_ceph', seed=0)
     >>> info['train']
@@ -29,20 +29,8 @@ import os
 import cv2
 import numpy as np
 
-from ..coco_landmarks import make_coco, write_coco
-
-SYNTHETIC_LANDMARK_NAMES = (
-    'sella',  # centre of the sella turcica cup
-    'nasion',  # junction of the cranium outer table and the nasal bone
-    'orbitale',  # lowest point of the orbit rim
-    'porion',  # top of the ear-rod ring
-    'anterior_nasal_spine',  # anterior tip of the palate
-    'posterior_nasal_spine',  # posterior tip of the palate
-    'upper_incisor_tip',  # incisal tip of the upper incisor
-    'menton',  # lowest corner of the mandibular symphysis
-    'gonion',  # angle of the mandible
-    'pogonion',  # most anterior corner of the chin
-)
+from ..conversion.coco_landmarks import make_coco, write_coco
+from ..datasets.synthetic_ceph_dataset import SYNTHETIC_LANDMARK_NAMES
 
 SYNTHETIC_CATEGORY_NAME = 'synthetic_ceph'
 SYNTHETIC_SPACING_RANGE = (0.4, 0.6)

@@ -12,8 +12,8 @@ import os.path as osp
 import cv2
 import numpy as np
 
-from ..coco_landmarks import make_coco, write_coco
-from ..xray_datasets import LEG_NAMES
+from ..conversion.coco_landmarks import make_coco, write_coco
+from ..datasets.xray_datasets import LEG_NAMES
 
 #: ``(w, h)`` of the MedSapiens full-leg radiographs.
 LEG_FULL_SIZE = (2396, 5628)

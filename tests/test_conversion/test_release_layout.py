@@ -4,7 +4,7 @@ import os.path as osp
 
 import pytest
 
-from mmpose_medsapiens.datasets.release_layout import (annotation_file, carve_validation,
+from mmpose_medsapiens.conversion.release_layout import (annotation_file, carve_validation,
                                                        place_images, release_image_names,
                                                        validation_count, write_release)
 
@@ -74,7 +74,7 @@ def test_place_images_is_idempotent_and_never_replaces_other_files(tmp_path, mod
 
 
 def test_write_release_checks_every_target_before_writing(tmp_path):
-    from mmpose_medsapiens.datasets.coco_landmarks import make_coco
+    from mmpose_medsapiens.conversion.coco_landmarks import make_coco
     src = _file(tmp_path / 'src' / 'x.png')
     names = release_image_names([src])
     coco = make_coco([dict(id=1, file_name='x.png', width=10, height=10)], [[[1, 1]]], 'c', ['p'])

@@ -1,0 +1,15 @@
+"""Writing landmark sets in the layout the configs read.
+
+Bottom up: :mod:`.file_writing` (atomic, never-overwrite writes) ->
+:mod:`.coco_landmarks` (COCO keypoint JSON) -> :mod:`.release_layout`
+(``Images/`` + ``<set>_coco_<split>_annotations.json``) and
+:mod:`.working_resolution_cache` (downscaled copies of a set's images).
+"""
+from .coco_landmarks import make_coco, write_coco
+from .file_writing import ensure_new_files, write_atomically
+from .working_resolution_cache import build_working_resolution_cache, working_resolution_size
+
+__all__ = [
+    'make_coco', 'write_coco', 'ensure_new_files', 'write_atomically',
+    'build_working_resolution_cache', 'working_resolution_size'
+]

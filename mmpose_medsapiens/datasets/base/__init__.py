@@ -1,0 +1,3 @@
+from .medical_landmark_dataset import DatasetFormatError, MedicalLandmarkDataset
+
+__all__ = ['DatasetFormatError', 'MedicalLandmarkDataset']
