@@ -9,7 +9,7 @@ else
 PYTHON := $(CURDIR)/.venv/bin/python
 endif
 
-.PHONY: setup demo test test-fast bench bench-real-hand check-env gpu-check
+.PHONY: setup demo test test-fast lint bench bench-real-hand check-env gpu-check
 
 setup:
 	bash tools/setup_env.sh
@@ -26,6 +26,11 @@ test: setup
 # Everything but the tests marked slow (tool subprocesses, training runs).
 test-fast: setup
 	$(PYTHON) -m pytest tests -q -p no:cacheprovider -m "not slow"
+
+# flake8 + isort with setup.cfg's settings (also a pre-commit hook and a test).
+lint:
+	$(PYTHON) -m flake8 mmpose_medsapiens configs tools tests setup.py
+	$(PYTHON) -m isort --check-only --diff mmpose_medsapiens configs tools tests setup.py
 
 bench: setup
 	$(PYTHON) tools/benchmarks/run_all.py

@@ -25,7 +25,7 @@ WHEEL_DIR="$CACHE_DIR/wheels"
 LOG_DIR="$CACHE_DIR/logs"
 mkdir -p "$WHEEL_DIR" "$LOG_DIR"
 
-# Pins come from tools/constraints.txt only; README "Stack" explains each.
+# Pins come from tools/constraints.txt only; docs/get_started.md explains each.
 CONSTRAINTS="$ROOT/tools/constraints.txt"
 pin() {
     local line
