@@ -3,7 +3,7 @@
 Both loaders that refuse arbitrary pickled code use it: checkpoints
 (:mod:`~mmpose_medsapiens.utils.safe_checkpoint`, through ``torch.load(
 weights_only=True)``) and prediction dumps
-(``tools/analysis/evaluate_predictions.py``). numpy's private module moved in
+(:mod:`~mmpose_medsapiens.evaluation.offline_evaluation`). numpy's private module moved in
 2.0, hence both spellings; entries that do not exist are ignored.
 """
 

@@ -9,6 +9,10 @@ unpickling. Instead, :func:`install` allow-lists exactly the extra types that
 mmengine/MMPose checkpoints contain and makes the local-file loader always
 unpickle in weights-only mode, with an error that names the file when a
 checkpoint holds anything else.
+
+The same loader reads ``.safetensors`` files (tensors only, nothing to
+unpickle) and, for ``http(s)://`` addresses, the copy kept by
+:mod:`.weights_download`, so a config may name a published checkpoint by URL.
 """
 import importlib
 import os.path as osp
@@ -16,9 +20,12 @@ import pickle
 from typing import List
 
 import torch
+from mmengine.dist import barrier, get_dist_info, get_local_rank
 from mmengine.runner.checkpoint import CheckpointLoader
 
 from .numpy_pickle_globals import NUMPY_PICKLE_GLOBALS
+from .weights_download import (URL_PREFIXES, WeightsDownloadError, cached_path, download_weights,
+                               is_safetensors)
 
 # "module:attribute" of every non-tensor type found in checkpoints written by
 # mmengine's Runner for MMPose models (meta.dataset_meta, message_hub,
@@ -94,11 +101,64 @@ def safe_torch_load(filename, map_location=None):
             f'trust its source.\nDetails: {e}') from e
 
 
-def _load_from_local(filename, map_location):
+def load_safetensors(filename: str, map_location=None) -> dict:
+    """The tensors of a ``.safetensors`` file, as a flat state dict.
+
+    Args:
+        filename (str): The file.
+        map_location: ``None``, a device or device string; mmengine's
+            callables (``lambda storage, loc: storage``) mean the CPU.
+    """
+    try:
+        from safetensors.torch import load_file
+    except ImportError as e:  # a pinned dependency; only a broken install lacks it
+        raise ImportError(f'Reading {filename} needs the safetensors package '
+                          f'(pip install safetensors)') from e
+    device = map_location if isinstance(map_location, (str, torch.device)) else 'cpu'
+    return load_file(filename, device=str(device))
+
+
+def load_weights_file(filename: str, map_location=None):
+    """A local checkpoint: safetensors by suffix, else weights-only ``torch.load``.
+
+    Args:
+        filename (str): ``.pth``/``.pt``/``.bin`` or ``.safetensors`` path.
+        map_location: Same as :func:`torch.load`.
+    """
     filename = osp.expanduser(filename)
     if not osp.isfile(filename):
         raise FileNotFoundError(f'{filename} can not be found.')
+    if is_safetensors(filename):
+        return load_safetensors(filename, map_location)
     return safe_torch_load(filename, map_location=map_location)
+
+
+def _load_from_local(filename, map_location):
+    return load_weights_file(filename, map_location)
+
+
+def _load_from_url(url, map_location=None, model_dir=None):
+    """mmengine's loader for ``http(s)://``: our cache, our weights-only read.
+
+    In a distributed run the first process of each machine downloads while
+    the others wait, then all read the same cached file.
+    """
+    _, world_size = get_dist_info()
+    error = None
+    if get_local_rank() == 0:
+        try:
+            download_weights(url, cache_dir=model_dir)
+        except WeightsDownloadError as e:
+            error = e
+    if world_size > 1:
+        barrier()
+    if error is not None:
+        raise error
+    path = cached_path(url, model_dir)
+    if not osp.isfile(path):
+        raise WeightsDownloadError(f'{url}: the download on this machine\'s first process '
+                                   f'failed (see its log); nothing is cached at {path}')
+    return load_weights_file(path, map_location)
 
 
 def install() -> None:
@@ -108,7 +168,9 @@ def install() -> None:
     ``torch.load`` with torch's default ``weights_only=True`` also reads
     mmengine checkpoints) and replaces mmengine's local-path loader by
     :func:`safe_torch_load`, which forces weights-only mode even on torch
-    versions whose default is still ``False``.
+    versions whose default is still ``False``, and its URL loader by
+    :func:`_load_from_url` (cache keyed by the whole URL, safetensors read).
     """
     torch.serialization.add_safe_globals(safe_globals())
     CheckpointLoader.register_scheme(prefixes='', force=True)(_load_from_local)
+    CheckpointLoader.register_scheme(prefixes=URL_PREFIXES, force=True)(_load_from_url)
