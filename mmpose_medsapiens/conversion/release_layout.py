@@ -16,8 +16,7 @@ import filecmp
 import os
 import os.path as osp
 import shutil
-import sys
-from typing import Callable, Dict, Iterable, List, Sequence, Tuple
+from typing import Dict, Iterable, List, Sequence, Tuple
 
 import numpy as np
 
@@ -123,32 +122,6 @@ def draw_validation(ids: Sequence, val_fraction: float = None, val_count: int = 
     return train, val, dict(from_split='train', num_val=num_val, seed=seed)
 
 
-def add_output_arguments(parser, drawn_from: str = None,
-                         default_fraction: float = DEFAULT_VAL_FRACTION) -> None:
-    """The output options every converter takes, on an ``argparse`` parser.
-
-    Args:
-        parser (argparse.ArgumentParser): The converter's parser.
-        drawn_from (str, optional): What a validation draw is taken from
-            (e.g. ``'TrainingData'``); adds ``--val-fraction``,
-            ``--val-count`` and ``--seed``. None for sources with a fixed
-            validation split.
-        default_fraction (float, optional): The converter's draw when
-            neither option is given (None: no draw), for the help text.
-    """
-    if drawn_from is not None:
-        group = parser.add_mutually_exclusive_group()
-        group.add_argument('--val-fraction', type=float, default=None,
-                           help=f'share of {drawn_from} drawn as validation (default: '
-                           + (f'{default_fraction:g})' if default_fraction else 'no draw)'))
-        group.add_argument('--val-count', type=int, default=None,
-                           help=f'number of {drawn_from} drawn as validation')
-        parser.add_argument('--seed', type=int, default=0, help='seed of the validation draw')
-    parser.add_argument('--images', choices=IMAGE_MODES, default='symlink',
-                        help=f'how images go into OUT_DIR/{IMAGES_DIR} (default: symlink)')
-    parser.add_argument('--overwrite', action='store_true', help='replace existing files')
-
-
 def release_image_names(paths: Iterable[str]) -> Dict[str, str]:
     """Name of each source image inside ``Images/``: its own file name.
 
@@ -229,24 +202,18 @@ def place_images(out_dir: str, names: Dict[str, str], mode: str = 'symlink',
     return placed
 
 
-def run_converter(convert: Callable[[], Dict[str, str]]) -> Dict[str, str]:
-    """Run a converter for its command line: errors exit as ``error: ...``.
+def summary_lines(paths: Dict[str, str], notes: Dict[str, str] = None) -> List[str]:
+    """The ``<split>: <path>`` lines a converter prints once it has written.
 
     Args:
-        convert (Callable): Runs the conversion and returns split -> written
-            annotation file.
+        paths (dict): Split -> path of the written annotation file.
+        notes (dict, optional): Split -> text appended to its line.
 
     Returns:
-        dict: What ``convert`` returned, after printing ``<split>: <path>``
-        lines.
+        list[str]: One line per split, in the order of ``paths``.
     """
-    try:
-        paths = convert()
-    except (ValueError, OSError) as e:
-        sys.exit(f'error: {e}')
-    for split, path in paths.items():
-        print(f'{split}: {path}')
-    return paths
+    notes = notes or {}
+    return [f'{split}: {path}{notes.get(split, "")}' for split, path in paths.items()]
 
 
 def write_release(out_dir: str, set_name: str, cocos: Dict[str, dict], names: Dict[str, str],

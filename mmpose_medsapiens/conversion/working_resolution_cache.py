@@ -49,6 +49,11 @@ Each image entry gains ``width``/``height`` of the cached image, an explicit
 ``original_width``, ``original_height`` and ``cache_scale = [sx, sy]``
 (relative to the original image); the file has a top-level
 ``working_resolution_cache`` record of the source and the settings.
+
+Config level: :func:`build_cache` caches every dataset of a config's
+dataloaders (combined datasets expanded into their sources, the geometry
+read from each pipeline by :func:`pipeline_geometry`); the command line is
+``tools/dataset_converters/build_working_resolution_cache.py``.
 """
 import copy
 import json
@@ -56,19 +61,21 @@ import math
 import os
 import os.path as osp
 import time
-from typing import Dict, Optional, Sequence, Tuple, Union
+from typing import Dict, List, Optional, Sequence, Tuple, Union
 
 import cv2
 import numpy as np
-
+from mmengine.config import Config
 from mmpose.registry import DATASETS
+
+from ..datasets import DatasetFormatError, MedicalLandmarkDataset
+from ..fileio import WINDOW_PERCENTILES, read_medical_image
 from .coco_landmarks import write_coco
 from .file_writing import ensure_new_files, write_atomically
-from ..fileio import WINDOW_PERCENTILES, read_medical_image
-from ..datasets import DatasetFormatError, MedicalLandmarkDataset
 
 __all__ = ['build_working_resolution_cache', 'cache_source_dataset', 'working_resolution_size',
-           'CACHE_RECORD_KEY']
+           'CACHE_RECORD_KEY', 'CACHE_SPLITS', 'build_cache', 'cache_summary_lines',
+           'pipeline_geometry', 'split_datasets']
 
 #: Top-level key of the cache's annotation file recording source and settings.
 CACHE_RECORD_KEY = 'working_resolution_cache'
@@ -313,6 +320,143 @@ def cache_source_dataset(dataset: Union[MedicalLandmarkDataset, dict]) -> Medica
         raise TypeError(f'expected a MedicalLandmarkDataset (or its config), got '
                         f'{type(dataset).__name__}')
     return dataset
+
+
+# Config level: what ``tools/dataset_converters/build_working_resolution_cache.py``
+# caches. MMPose's defaults when a transform gives no value:
+_DEFAULT_PADDING = 1.25
+_DEFAULT_SCALE_FACTOR = (0.5, 1.5)
+#: Dataloaders a config's cache can cover.
+CACHE_SPLITS = ('train', 'val', 'test')
+
+
+def pipeline_geometry(cfg: Config, pipeline) -> dict:
+    """Input size, box padding and largest random zoom of a pipeline.
+
+    Args:
+        cfg (Config): The config (``codec.input_size`` is the fallback).
+        pipeline (list[dict] | None): The dataset's pipeline.
+
+    Returns:
+        dict: ``input_size`` (w, h), ``padding`` and ``max_zoom``.
+    """
+    steps = {t.get('type'): t for t in (pipeline or []) if isinstance(t, dict)}
+    if 'TopdownAffine' in steps:
+        input_size = steps['TopdownAffine']['input_size']
+    elif cfg.get('codec') and 'input_size' in cfg.codec:
+        input_size = cfg.codec['input_size']
+    else:
+        raise ValueError('cannot find the model input size: no TopdownAffine in the pipeline '
+                         'and no codec.input_size in the config')
+    # No box step means the whole image; 1.0 is also the safe (larger) choice.
+    padding = steps.get('GetBBoxCenterScale', {}).get(
+        'padding', _DEFAULT_PADDING if 'GetBBoxCenterScale' in steps else 1.0)
+    max_zoom = 1.0
+    if 'RandomBBoxTransform' in steps:
+        scale_factor = steps['RandomBBoxTransform'].get('scale_factor', _DEFAULT_SCALE_FACTOR)
+        max_zoom = 1.0 / float(scale_factor[0])
+    return dict(input_size=tuple(int(v) for v in input_size), padding=float(padding),
+                max_zoom=max_zoom)
+
+
+def split_datasets(dataset_cfg: dict, key: str):
+    """Landmark dataset configs inside a split's dataset config.
+
+    Args:
+        dataset_cfg (dict): ``<split>_dataloader.dataset``.
+        key (str): Its dotted config key.
+
+    Yields:
+        tuple[dict, str]: Each source dataset config and its dotted key.
+    """
+    if 'datasets' in dataset_cfg:  # combined (e.g. the generalist mix)
+        for i, sub in enumerate(dataset_cfg['datasets']):
+            yield from split_datasets(sub, f'{key}.datasets.{i}')
+    elif 'dataset' in dataset_cfg:  # repeat / balance wrappers
+        yield from split_datasets(dataset_cfg['dataset'], f'{key}.dataset')
+    else:
+        yield dataset_cfg, key
+
+
+def build_cache(cfg: Config, out_root: str, splits=CACHE_SPLITS, margin: float = 1.25,
+                overwrite: bool = False) -> dict:
+    """Cache every dataset of the given splits of a config.
+
+    Combined datasets (such as the generalist mix) and dataset wrappers are
+    expanded into their sources; each source is cached with its split's
+    pipeline geometry (see :func:`pipeline_geometry`). A train pipeline that
+    zooms in more than ``margin`` is warned about on stdout, before the work.
+
+    Args:
+        cfg (Config): The training config.
+        out_root (str): Root of the cache.
+        splits (Sequence[str]): Dataloaders to cache (``train``, ``val``,
+            ``test``). Defaults to all three.
+        margin (float): Cached pixels per model input pixel. Defaults to 1.25.
+        overwrite (bool): Replace existing files. Defaults to False.
+
+    Returns:
+        dict: Split -> list of ``(config key, summary)`` of its datasets
+        (see :func:`build_working_resolution_cache`); a source shared by
+        several splits is cached once.
+    """
+    written, done, results = {}, {}, {}
+    for split in splits:
+        loader = cfg.get(f'{split}_dataloader')
+        if not loader or 'dataset' not in loader:
+            raise ValueError(f'the config has no {split}_dataloader.dataset')
+        top = loader['dataset']
+        geometry = pipeline_geometry(cfg, top.get('pipeline'))
+        if split == 'train' and geometry['max_zoom'] > margin + 1e-9:
+            print(f'warning: the train pipeline zooms in up to {geometry["max_zoom"]:.3g}x '
+                  f'(RandomBBoxTransform) but --margin is {margin:g}: such samples upsample '
+                  f'the cache; use --margin {geometry["max_zoom"]:.3g} or more', flush=True)
+        results[split] = []
+        for ds_cfg, key in split_datasets(top, f'{split}_dataloader.dataset'):
+            ds_cfg = dict(ds_cfg)
+            # A source's own pipeline (rare) decides its geometry.
+            geo = pipeline_geometry(cfg, ds_cfg['pipeline']) if ds_cfg.get('pipeline') \
+                else geometry
+            dataset = cache_source_dataset(ds_cfg)
+            ident = (type(dataset).__name__, osp.realpath(dataset.ann_file), geo['input_size'],
+                     geo['padding'])
+            if ident not in done:
+                done[ident] = build_working_resolution_cache(
+                    dataset, out_root, geo['input_size'], margin=margin,
+                    padding=geo['padding'], overwrite=overwrite, written=written)
+            results[split].append((key, done[ident]))
+    return results
+
+
+def cache_summary_lines(results: dict, out_root: str) -> List[str]:
+    """What the cache tool prints: each dataset cached, then how to use the cache.
+
+    Args:
+        results (dict): What :func:`build_cache` returned.
+        out_root (str): Root of the cache.
+
+    Returns:
+        list[str]: One line per cached dataset (and a note when landmarks were
+        clamped), then the ``--cfg-options`` that point the config at the cache.
+    """
+    lines, keys = [], []
+    for split, entries in results.items():
+        for key, s in entries:
+            sizes = ', '.join(f'{w}x{h}' for w, h in s['sizes'])
+            lines.append(
+                f'{split}: {s["num_images"]} images, {s["num_downscaled"]} downscaled, scale '
+                f'{s["scale_min"]:.4f}-{s["scale_max"]:.4f} (cached sizes {sizes}'
+                f'{", ..." if len(s["sizes"]) == 5 else ""}), {s["num_written"]} written in '
+                f'{s["seconds"]:.1f} s -> {s["ann_file"]}')
+            if s['clamped_keypoints']:
+                lines.append(f'  note: {s["clamped_keypoints"]} landmark(s) within half a cached '
+                             'pixel of the border were moved onto the image')
+            keys.append(key)
+    root = osp.join(osp.abspath(out_root), '')
+    lines.append(f'\nTo train and evaluate on the cache, set data_root = {root!r} for these '
+                 'datasets (data_prefix and ann_file stay as they are), e.g.:\n  --cfg-options '
+                 + ' '.join(f'{key}.data_root={root}' for key in keys))
+    return lines
 
 
 def _cache_image(src: str, dst: str, size: Tuple[int, int], new_size: Tuple[int, int],

@@ -5,8 +5,8 @@ import os.path as osp
 import pytest
 
 from mmpose_medsapiens.conversion.release_layout import (annotation_file, carve_validation,
-                                                       place_images, release_image_names,
-                                                       validation_count, write_release)
+                                                         place_images, release_image_names,
+                                                         validation_count, write_release)
 
 
 def test_annotation_file_names_what_the_configs_read(tmp_path):

@@ -5,15 +5,15 @@ import os
 import cv2
 import numpy as np
 import pytest
-
 from mmpose.datasets.transforms import (GenerateTarget, GetBBoxCenterScale, PackPoseInputs,
                                         TopdownAffine)
-from mmpose_medsapiens.datasets import (ChestXrayDataset, DatasetFormatError, HandXrayDataset,
-                                        ISBI2015HeadDataset, LegXrayDataset, LoadMedicalImage)
-from mmpose_medsapiens.fileio import read_medical_image
+
 from mmpose_medsapiens.conversion import build_working_resolution_cache, working_resolution_size
 from mmpose_medsapiens.conversion.working_resolution_cache import CACHE_RECORD_KEY
+from mmpose_medsapiens.datasets import (ChestXrayDataset, DatasetFormatError, HandXrayDataset,
+                                        ISBI2015HeadDataset, LegXrayDataset, LoadMedicalImage)
 from mmpose_medsapiens.evaluation.metrics.medical_landmark_metric import radial_errors
+from mmpose_medsapiens.fileio import read_medical_image
 
 INPUT = (48, 64)  # (w, h): small, so that the test images get downscaled
 
@@ -46,9 +46,9 @@ def _build(cls, root, ann='ann.json', **kwargs):
                **kwargs)
 
 
-
 def _size(sample):
     return np.asarray(sample['raw_ann_info']['bbox'][2:], np.float64)  # whole image: (W, H)
+
 
 def _kpts(ann):
     return np.asarray(ann['keypoints'], np.float64).reshape(-1, 3)[:, :2]

@@ -1,19 +1,20 @@
-"""tools/dataset_converters/build_working_resolution_cache.py on tiny configs."""
+"""A config's working-resolution cache (:func:`build_cache`) on tiny configs."""
 import json
 import os
 import os.path as osp
-import runpy
-import sys
 
 import pytest
+from conftest import REPO_ROOT, derived_config
+from converter_test_utils import run_converter_tool
 from mmengine.config import Config
 from mmengine.registry import init_default_scope
-
-from conftest import REPO_ROOT, derived_config, load_tool
-from mmpose_medsapiens.testing import write_blank_landmark_set
 from mmpose.registry import DATASETS
 
-SCRIPT = osp.join(REPO_ROOT, 'tools', 'dataset_converters', 'build_working_resolution_cache.py')
+from mmpose_medsapiens.conversion.working_resolution_cache import (build_cache, cache_summary_lines,
+                                                                   pipeline_geometry,
+                                                                   split_datasets)
+from mmpose_medsapiens.testing import write_blank_landmark_set
+
 LEGS = osp.join(REPO_ROOT, 'configs', 'medsapiens_legs.py')
 INPUT = (48, 64)
 CODEC = dict(type='MSRAHeatmap', input_size=INPUT, heatmap_size=(12, 16), sigma=2)
@@ -29,13 +30,6 @@ TRAIN_PIPELINE = [
     dict(type='PackPoseInputs', meta_keys=META_KEYS),
 ]
 VAL_PIPELINE = [TRAIN_PIPELINE[i] for i in (0, 1, 4, 6)]
-
-
-def _load_tool():
-    return load_tool('dataset_converters/build_working_resolution_cache.py')
-
-
-tool = _load_tool()
 
 
 def _leg_split(root, split, sizes, spacing):
@@ -74,11 +68,11 @@ def legs(tmp_path):
 
 
 @pytest.mark.slow
-def test_caches_splits_and_the_printed_options_train_on_it(legs, tmp_path, capsys):
+def test_caches_splits_and_the_printed_options_train_on_it(legs, tmp_path):
     data, cfg = legs
     out = tmp_path / 'cache'
-    results = tool.main([cfg, str(out), '--split', 'train', 'val'])
-    printed = capsys.readouterr().out
+    results = build_cache(Config.fromfile(cfg), str(out), ('train', 'val'))
+    printed = '\n'.join(cache_summary_lines(results, str(out)))
     assert set(results) == {'train', 'val'}
     assert 'train: 2 images, 2 downscaled' in printed and 'val: 1 images' in printed
     assert (out / 'leg_coco_train_annotations.json').is_file()
@@ -92,7 +86,7 @@ def test_caches_splits_and_the_printed_options_train_on_it(legs, tmp_path, capsy
     assert (entry['width'], entry['height']) == (35, 80)  # 1.25 * 64 / 280 of 120x280
 
     # The printed --cfg-options point the config at the cache: it trains.
-    line = next(l for l in printed.splitlines() if '--cfg-options' in l)
+    line = next(text for text in printed.splitlines() if '--cfg-options' in text)
     options = dict(kv.split('=', 1) for kv in line.split('--cfg-options')[1].split())
     assert set(options) == {'train_dataloader.dataset.data_root',
                             'val_dataloader.dataset.data_root'}
@@ -108,15 +102,15 @@ def test_caches_splits_and_the_printed_options_train_on_it(legs, tmp_path, capsy
 def test_refuses_existing_files_and_the_source_root(legs, tmp_path):
     data, cfg = legs
     out = tmp_path / 'cache'
-    tool.main([cfg, str(out), '--split', 'test'])
+    build_cache(Config.fromfile(cfg), str(out), ('test', ))
     # The 40x60 test image is below the working resolution: kept as it is.
     with open(out / 'leg_coco_test_annotations.json') as f:
         assert json.load(f)['images'][0]['cache_scale'] == [1.0, 1.0]
-    with pytest.raises(SystemExit, match='Refusing to overwrite'):
-        tool.main([cfg, str(out), '--split', 'test'])
-    tool.main([cfg, str(out), '--split', 'test', '--overwrite'])
-    with pytest.raises(SystemExit, match='source data root'):
-        tool.main([cfg, str(data / 'cache'), '--split', 'train'])
+    with pytest.raises(FileExistsError, match='Refusing to overwrite'):
+        build_cache(Config.fromfile(cfg), str(out), ('test', ))
+    build_cache(Config.fromfile(cfg), str(out), ('test', ), overwrite=True)
+    with pytest.raises(ValueError, match='source data root'):
+        build_cache(Config.fromfile(cfg), str(data / 'cache'), ('train', ))
     assert not (data / 'cache').exists()
 
 
@@ -125,9 +119,10 @@ def test_cfg_options_and_margin_warning(legs, tmp_path, capsys):
     broken = derived_config(cfg, tmp_path / 'moved.py',
                             train_dataloader=dict(dataset=dict(data_root='/nonexistent/')))
     out = tmp_path / 'cache'
-    tool.main([broken, str(out), '--split', 'train', '--margin', '1.05', '--cfg-options',
-               f'train_dataloader.dataset.data_root={data}/'])
-    printed = capsys.readouterr().out
+    config = Config.fromfile(broken)
+    config.merge_from_dict({'train_dataloader.dataset.data_root': f'{data}/'})
+    build_cache(config, str(out), ('train', ), margin=1.05)
+    printed = capsys.readouterr().out  # warned before the work
     assert 'warning: the train pipeline zooms in up to 1.11x' in printed
     with open(out / 'leg_coco_train_annotations.json') as f:
         coco = json.load(f)
@@ -135,35 +130,45 @@ def test_cfg_options_and_margin_warning(legs, tmp_path, capsys):
     assert coco['images'][0]['height'] == 68  # ceil(1.05 * 64)
 
 
-def test_synthetic_config_all_splits(tiny_config, tmp_path, capsys):
+def test_synthetic_config_all_splits(tiny_config, tmp_path):
     out = tmp_path / 'cache'
-    results = tool.main([tiny_config, str(out)])
+    results = build_cache(Config.fromfile(tiny_config), str(out))
     counts = {split: entries[0][1]['num_images'] for split, entries in results.items()}
     assert counts == dict(train=16, val=4, test=5)
     # 256x320 images, 64x80 input, margin 1.25: 80x100.
     assert results['train'][0][1]['sizes'] == [(80, 100)]
-    assert 'test_dataloader.dataset.data_root=' in capsys.readouterr().out
+    printed = '\n'.join(cache_summary_lines(results, str(out)))
+    assert 'test_dataloader.dataset.data_root=' in printed
 
 
 def test_generalist_config_is_expanded_into_its_sources():
     cfg = Config.fromfile(osp.join(REPO_ROOT, 'configs', 'medsapiens_generalist.py'))
-    found = list(tool.split_datasets(cfg.train_dataloader.dataset, 'train_dataloader.dataset'))
+    found = list(split_datasets(cfg.train_dataloader.dataset, 'train_dataloader.dataset'))
     assert [key for _, key in found] == [f'train_dataloader.dataset.datasets.{i}'
                                          for i in range(4)]
     assert [d['type'] for d, _ in found] == ['ISBI2015HeadDataset', 'ChestXrayDataset',
                                              'HandXrayDataset', 'LegXrayDataset']
-    geometry = tool.pipeline_geometry(cfg, cfg.train_dataloader.dataset.pipeline)
+    geometry = pipeline_geometry(cfg, cfg.train_dataloader.dataset.pipeline)
     # MedSapiens' GetBBoxCenterScale() and RandomBBoxTransform() defaults.
     assert geometry == dict(input_size=(768, 1024), padding=1.25, max_zoom=pytest.approx(2.0))
-    assert tool.pipeline_geometry(Config(dict(codec=dict(input_size=(32, 40)))), []) == \
+    assert pipeline_geometry(Config(dict(codec=dict(input_size=(32, 40)))), []) == \
         dict(input_size=(32, 40), padding=1.0, max_zoom=1.0)
 
 
-def test_script_puts_the_repo_first_on_sys_path(monkeypatch, tmp_path, capsys):
-    monkeypatch.chdir(tmp_path)
-    monkeypatch.setattr(sys, 'path', [p for p in sys.path if p != REPO_ROOT])
-    monkeypatch.setattr(sys, 'argv', ['build_working_resolution_cache.py', '--help'])
-    with pytest.raises(SystemExit) as exit_info:
-        runpy.run_path(SCRIPT, run_name='__main__')
-    assert exit_info.value.code == 0 and sys.path[0] == REPO_ROOT
-    assert 'usage:' in capsys.readouterr().out
+@pytest.mark.slow
+def test_cache_command_line(legs, tmp_path):
+    """--split, --margin and --cfg-options as a user passes them; errors end the run."""
+    data, cfg = legs
+    broken = derived_config(cfg, tmp_path / 'moved.py',
+                            train_dataloader=dict(dataset=dict(data_root='/nonexistent/')))
+    args = [broken, 'cache', '--split', 'train', '--margin', '1.05', '--cfg-options',
+            f'train_dataloader.dataset.data_root={data}/']
+    proc = run_converter_tool('build_working_resolution_cache.py', args, cwd=tmp_path)
+    assert 'warning: the train pipeline zooms in up to 1.11x' in proc.stdout
+    assert 'train: 2 images, 2 downscaled' in proc.stdout
+    assert f'train_dataloader.dataset.data_root={tmp_path / "cache"}/' in proc.stdout
+    with open(tmp_path / 'cache' / 'leg_coco_train_annotations.json') as f:
+        assert json.load(f)['working_resolution_cache']['margin'] == 1.05
+    proc = run_converter_tool('build_working_resolution_cache.py', args, cwd=tmp_path,
+                              check=False)
+    assert proc.returncode == 1 and 'error: Refusing to overwrite' in proc.stderr
