@@ -321,8 +321,10 @@ def convert_labelme(inputs,
         missing = [e['file_name'] for e, _ in items if e['file_name'] in without_spacing]
         if missing:
             warning = (f'{len(missing)} of {len(items)} {part} image(s) have no pixel spacing '
-                       f'(none given with --spacing, none in the image header): the dataset '
-                       f'class default spacing will apply to them')
+                       f'(none given with --spacing, none in the image header): give the '
+                       f'dataset a spacing in the config (dataset=dict(spacing=(sx, sy))) or '
+                       f'use a class with a DEFAULT_SPACING; MedicalLandmarkDataset has none '
+                       f'and stops at build, naming these images')
             info['spacing_warning'] = warning
             info['images_without_spacing'] = missing
             report['warnings'].append(warning)
