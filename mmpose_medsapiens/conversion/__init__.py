@@ -1,7 +1,7 @@
 """Writing landmark sets in the layout the configs read.
 
-Bottom up: :mod:`.file_writing` (atomic, never-overwrite writes) ->
-:mod:`.coco_landmarks` (COCO keypoint JSON) -> :mod:`.release_layout`
+Bottom up, on :mod:`mmpose_medsapiens.utils.file_writing` (atomic,
+never-overwrite writes): :mod:`.coco_landmarks` (COCO keypoint JSON) -> :mod:`.release_layout`
 (``Images/`` + ``<set>_coco_<split>_annotations.json``) and
 :mod:`.working_resolution_cache` (downscaled copies of a set's images).
 On top, :mod:`.readers` turns public releases (ISBI 2015, Payer's hand, GU2Net
@@ -11,8 +11,8 @@ import convert_isbi2015``): the modules that only write COCO files (e.g.
 :mod:`mmpose_medsapiens.testing`) need not load SimpleITK and every release's
 reader.
 """
+from ..utils.file_writing import ensure_new_files, write_atomically
 from .coco_landmarks import make_coco, write_coco
-from .file_writing import ensure_new_files, write_atomically
 from .working_resolution_cache import build_working_resolution_cache, working_resolution_size
 
 __all__ = [

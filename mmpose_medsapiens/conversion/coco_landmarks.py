@@ -19,7 +19,7 @@ from typing import List, Optional, Sequence
 
 import numpy as np
 
-from .file_writing import ensure_new_files, write_atomically
+from ..utils.file_writing import ensure_new_files, write_atomically
 
 __all__ = ['make_coco', 'write_coco']
 

@@ -20,8 +20,8 @@ from typing import Dict, Iterable, List, Sequence, Tuple
 
 import numpy as np
 
+from ..utils.file_writing import ensure_new_files
 from .coco_landmarks import write_coco
-from .file_writing import ensure_new_files
 
 IMAGES_DIR = 'Images'
 RELEASE_SPLITS = ('train', 'val', 'test')

@@ -70,8 +70,8 @@ from mmpose.registry import DATASETS
 
 from ..datasets import DatasetFormatError, MedicalLandmarkDataset
 from ..fileio import WINDOW_PERCENTILES, read_medical_image
+from ..utils.file_writing import ensure_new_files, write_atomically
 from .coco_landmarks import write_coco
-from .file_writing import ensure_new_files, write_atomically
 
 __all__ = ['build_working_resolution_cache', 'cache_source_dataset', 'working_resolution_size',
            'CACHE_RECORD_KEY', 'CACHE_SPLITS', 'build_cache', 'cache_summary_lines',

@@ -4,7 +4,7 @@ import hashlib
 import torch
 import torch.nn as nn
 
-from ..evaluation.landmark_uncertainty import heatmap_spread
+from ..evaluation.functional import heatmap_spread
 from .udp_decoding import UDPHeatmapDecoder
 
 

@@ -1,12 +1,37 @@
-"""Run a model over a split and calibrate or score its landmark uncertainty."""
+"""Run a model over a split and calibrate or score its landmark uncertainty.
+
+The math (heatmap spread, conformal quantiles) is
+:mod:`mmpose_medsapiens.evaluation.functional.uncertainty`; this module drives
+the model that produces the heatmaps.
+"""
+import contextlib
 from typing import Optional
 
 import numpy as np
 import torch
 import torch.nn as nn
 
-from .landmark_uncertainty import ConformalCalibration, heatmaps_in_predictions
+from .functional.uncertainty import ConformalCalibration
 from .metrics import MedicalLandmarkMetric
+
+
+@contextlib.contextmanager
+def heatmaps_in_predictions(model: nn.Module, enabled: bool = True):
+    """Have ``model``'s predictions carry their heatmaps inside the block.
+
+    Sets ``test_cfg['output_heatmaps']`` (when ``enabled``) and restores it.
+
+    Args:
+        model (nn.Module): A ``TopdownPoseEstimator``.
+        enabled (bool): Turn the heatmaps on; False leaves ``test_cfg`` as
+            it is. Defaults to True.
+    """
+    previous = model.test_cfg.get('output_heatmaps', False)
+    model.test_cfg['output_heatmaps'] = enabled or previous
+    try:
+        yield model
+    finally:
+        model.test_cfg['output_heatmaps'] = previous
 
 
 def evaluate_with_uncertainty(model: nn.Module, dataloader,

@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 
 from mmpose_medsapiens.conversion.coco_landmarks import make_coco, write_coco
-from mmpose_medsapiens.conversion.file_writing import ensure_new_files
+from mmpose_medsapiens.utils import ensure_new_files
 
 NAMES = ('a', 'b', 'c')
 

@@ -8,12 +8,12 @@ import torch
 from mmengine.config import Config
 from mmengine.dataset import pseudo_collate
 from mmengine.registry import init_default_scope
-
 from mmpose.registry import DATASETS
+
 from mmpose_medsapiens.apis import infer_landmarks, infer_landmarks_onnx, init_landmark_model
 from mmpose_medsapiens.deploy import (DecodedLandmarkModel, OnnxLandmarkModel, export_onnx,
                                       to_image_coordinates)
-from mmpose_medsapiens.evaluation.landmark_uncertainty import heatmap_spread
+from mmpose_medsapiens.evaluation.functional import heatmap_spread
 
 
 def names_of(model):
@@ -81,8 +81,8 @@ def test_the_graph_has_the_flip_test_and_a_dynamic_batch(model, onnx_file, fitte
 
 def test_infer_landmarks_onnx_matches_pytorch_on_an_image_file(model, onnx_file, udp_config,
                                                                synthetic_data):
-    image = osp.join(synthetic_data, 'images', sorted(os.listdir(
-        osp.join(synthetic_data, 'images')))[0])
+    image = osp.join(synthetic_data, 'Images', sorted(os.listdir(
+        osp.join(synthetic_data, 'Images')))[0])
     want = infer_landmarks(model, image, spacing=0.1)
     got = infer_landmarks_onnx(OnnxLandmarkModel(onnx_file), udp_config, image, spacing=0.1)
     assert [p['name'] for p in got['landmarks']] == [p['name'] for p in want['landmarks']]
@@ -95,8 +95,8 @@ def test_infer_landmarks_onnx_matches_pytorch_on_an_image_file(model, onnx_file,
 def test_another_config_is_refused(onnx_file, tiny_config, synthetic_data, tmp_path):
     cfg = Config.fromfile(tiny_config)
     cfg.model.head.out_channels = 7
-    image = osp.join(synthetic_data, 'images', sorted(os.listdir(
-        osp.join(synthetic_data, 'images')))[0])
+    image = osp.join(synthetic_data, 'Images', sorted(os.listdir(
+        osp.join(synthetic_data, 'Images')))[0])
     with pytest.raises(ValueError, match='tiny.onnx predicts 10 landmarks, its config 7'):
         infer_landmarks_onnx(OnnxLandmarkModel(onnx_file), cfg, image)
 

@@ -54,8 +54,8 @@ def test_spacing_and_normalisation_scale_distances_angles_in_physical_space():
 def test_line_angle_is_the_acute_angle_whatever_the_directions():
     specs = resolve_measurements([dict(name='x', line_angle=(('a', 'b'), ('c', 'd')))], NAMES)
     # Lines at 120 degrees to each other read 60; reversing one line changes nothing.
-    p = np.array([[0, 0], [1, 0], [0, 0], [math.cos(math.radians(120)),
-                                            math.sin(math.radians(120))]])
+    end = [math.cos(math.radians(120)), math.sin(math.radians(120))]
+    p = np.array([[0, 0], [1, 0], [0, 0], end])
     assert measure(p, specs, (1, 1))['x'] == pytest.approx(60)
     assert measure(p[[1, 0, 2, 3]], specs, (1, 1))['x'] == pytest.approx(60)
     parallel = np.array([[0, 0], [2, 1], [5, 5], [9, 7]])

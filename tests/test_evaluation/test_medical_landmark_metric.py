@@ -235,7 +235,6 @@ def test_measurements_are_per_dataset_in_mixed_runs_and_use_the_normalisation():
 
 def test_collect_dir_reaches_mmengine_for_multi_node_runs(tmp_path):
     from mmengine.registry import init_default_scope
-
     from mmpose.registry import METRICS
     init_default_scope('mmpose')
     metric = METRICS.build(dict(type='MedicalLandmarkMetric', collect_dir=str(tmp_path)))

@@ -3,7 +3,7 @@
 Runs the model on ``val_dataloader`` (or ``--split test``), takes each
 landmark's heatmap spread and error, and writes, per landmark, the quantile
 of ``error / spread`` that holds ``--coverage`` of the validation errors
-(see ``mmpose_medsapiens.evaluation.landmark_uncertainty``). Use the file
+(see ``mmpose_medsapiens.evaluation.functional.uncertainty``). Use the file
 with ``tools/infer.py --uncertainty`` and ``MedicalLandmarkMetric(
 uncertainty_calibration=...)`` (``tools/test.py --cfg-options``).
 
@@ -14,22 +14,19 @@ Usage:
 import argparse
 import os
 import os.path as osp
-import runpy
 
-# The tools' one bootstrap (tools/_bootstrap.py): repository root on sys.path,
-# plugin registered; sub-folder scripts cannot import it by name.
-runpy.run_path(osp.join(osp.dirname(osp.abspath(__file__)), os.pardir, '_bootstrap.py'))
+from mmengine.config import Config, DictAction
+from mmengine.registry import init_default_scope
+from mmengine.runner import Runner
 
-from mmengine.config import Config, DictAction  # noqa: E402
-from mmengine.registry import init_default_scope  # noqa: E402
-from mmengine.runner import Runner  # noqa: E402
-
-from mmpose_medsapiens.apis import init_landmark_model  # noqa: E402
-from mmpose_medsapiens.deploy import model_fingerprint  # noqa: E402
-from mmpose_medsapiens.evaluation.uncertainty_calibration import calibrate_uncertainty  # noqa: E402,E501
+import mmpose_medsapiens  # noqa: F401  (registers the datasets and the metric)
+from mmpose_medsapiens.apis import init_landmark_model
+from mmpose_medsapiens.deploy import model_fingerprint
+from mmpose_medsapiens.evaluation import calibrate_uncertainty
 
 
-def parse_args():
+def parse_args(argv=None):
+    """The command line; ``argv`` defaults to ``sys.argv[1:]``."""
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument('config')
     parser.add_argument('checkpoint')
@@ -39,14 +36,15 @@ def parse_args():
     parser.add_argument('--device', default='cpu')
     parser.add_argument('--overwrite', action='store_true', help='replace an existing file')
     parser.add_argument('--cfg-options', nargs='+', action=DictAction)
-    args = parser.parse_args()
+    args = parser.parse_args(argv)
     if osp.exists(args.out) and not args.overwrite:
         parser.error(f'{args.out} exists; pass --overwrite to replace it')
     return args
 
 
-def main():
-    args = parse_args()
+def main(argv=None):
+    """Build the model and the split's dataloader, calibrate, write the file."""
+    args = parse_args(argv)
     cfg = Config.fromfile(args.config)
     if args.cfg_options:
         cfg.merge_from_dict(args.cfg_options)

@@ -31,8 +31,8 @@ import numpy as np
 import SimpleITK as sitk
 
 from ...datasets.cephalometric_datasets import CLDETECTION2023_NAMES
+from ...utils.file_writing import ensure_new_files, write_atomically
 from ..coco_landmarks import make_coco, write_coco
-from ..file_writing import ensure_new_files, write_atomically
 from ..release_layout import annotation_file
 
 SET_NAME = 'cldetection2023'

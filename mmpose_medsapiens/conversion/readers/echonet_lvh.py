@@ -39,8 +39,8 @@ import cv2
 import numpy as np
 
 from ...datasets.echo_datasets import ECHONET_LVH_NAMES
+from ...utils.file_writing import ensure_new_files, write_atomically
 from ..coco_landmarks import make_coco, write_coco
-from ..file_writing import ensure_new_files, write_atomically
 from ..release_layout import annotation_file, summary_lines
 
 SET_NAME = 'echonet_lvh'

@@ -1,3 +1,3 @@
-from .medical_landmark_metric import MedicalLandmarkMetric, radial_errors
+from .medical_landmark_metric import MedicalLandmarkMetric
 
-__all__ = ['MedicalLandmarkMetric', 'radial_errors']
+__all__ = ['MedicalLandmarkMetric']

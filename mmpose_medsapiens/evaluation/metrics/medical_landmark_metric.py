@@ -1,38 +1,22 @@
-"""Success detection rate and mean radial error in physical units."""
-import json
-import os
+"""Success detection rate and mean radial error in physical units.
+
+The metric gathers each sample's errors and reports them; the math is in
+:mod:`mmpose_medsapiens.evaluation.functional`, the tables and files in
+:mod:`mmpose_medsapiens.evaluation.reports`.
+"""
 from collections import OrderedDict, defaultdict
 from typing import Dict, List, Optional, Sequence
 
 import numpy as np
 from mmengine.evaluator import BaseMetric
 from mmengine.logging import MMLogger
-
 from mmpose.registry import METRICS
+
 from ..functional.calibration import DEFAULT_SDR_RADII, normalisation_factor
+from ..functional.landmark_errors import radial_errors, success_rate
 from ..functional.measurements import measure, measurement_unit
-from ..error_tables import per_image_rows, per_landmark_rows, write_per_image_csv
-from ..landmark_uncertainty import ConformalCalibration, predicted_heatmap_spread, spearman
-
-
-def radial_errors(pred: np.ndarray, gt: np.ndarray, calibration: dict) -> np.ndarray:
-    """Per-landmark radial error of one image in the calibration's unit.
-
-    ``PE = factor * ||(gt - pred) * spacing||`` where ``factor`` is 1, or, for a
-    ``normalize=dict(pair=(i, j), distance=d)`` rule, ``d / ||(gt_i - gt_j) * spacing||``.
-
-    Args:
-        pred (np.ndarray): Predicted landmarks (K, 2) in original pixels.
-        gt (np.ndarray): Ground-truth landmarks (K, 2) in original pixels.
-        calibration (dict): ``spacing`` (x, y), ``unit``, ``normalize``.
-    """
-    spacing = np.asarray(calibration['spacing'], dtype=np.float64)
-    errors = np.linalg.norm((gt.astype(np.float64) - pred.astype(np.float64)) * spacing, axis=-1)
-    return errors * normalisation_factor(gt, calibration)
-
-
-def _finite(value: float) -> Optional[float]:
-    return None if np.isnan(value) else float(value)
+from ..functional.uncertainty import ConformalCalibration, predicted_heatmap_spread, spearman
+from ..reports import per_landmark_rows, write_per_image_files
 
 
 @METRICS.register_module()
@@ -57,7 +41,7 @@ class MedicalLandmarkMetric(BaseMetric):
 
     With heatmaps in the predictions (``test_cfg=dict(output_heatmaps=True)``)
     each landmark's heatmap spread is kept (see
-    :mod:`mmpose_medsapiens.evaluation.landmark_uncertainty`) and
+    :mod:`mmpose_medsapiens.evaluation.functional.uncertainty`) and
     ``uncertainty_spearman`` reports the rank correlation between spread and
     error; with ``uncertainty_calibration`` also ``coverage_<c>`` (percent of
     errors inside the calibrated radius, nominal ``c`` percent) and
@@ -188,7 +172,7 @@ class MedicalLandmarkMetric(BaseMetric):
         metrics.update(self._uncertainty_summary(results))
         self._log_per_landmark(groups)
         if self.outfile_prefix:
-            self._dump(results)
+            write_per_image_files(self.outfile_prefix, results)
         return metrics
 
     def _uncertainty_summary(self, results: List[dict]) -> Dict[str, float]:
@@ -207,24 +191,6 @@ class MedicalLandmarkMetric(BaseMetric):
                 100.0 * calibration.outside_validation(spread)[keep].mean())
         return out
 
-    def _dump(self, results: List[dict]) -> None:
-        rows = [dict(img_id=r['img_id'], img_path=r['img_path'], dataset_name=r['dataset_name'],
-                     unit=r['unit'], pred=r['pred'].tolist(), gt=r['gt'].tolist(),
-                     errors=[None if np.isnan(e) else float(e) for e in r['errors']],
-                     **({} if 'spread' not in r else dict(
-                         spread_px=[float(v) for v in r['spread']],
-                         pixel_errors=[None if np.isnan(e) else float(e)
-                                       for e in r['pixel_errors']])),
-                     measurements={n: dict(pred=_finite(p), gt=_finite(g), unit=u)
-                                   for n, (p, g, u) in r['measurements'].items()})
-                for r in results]
-        dirname = os.path.dirname(self.outfile_prefix)
-        if dirname:
-            os.makedirs(dirname, exist_ok=True)
-        with open(f'{self.outfile_prefix}.per_image.json', 'w') as f:
-            json.dump(rows, f, indent=1)
-        write_per_image_csv(f'{self.outfile_prefix}.per_image.csv', per_image_rows(results))
-
     def _summary(self, results: List[dict], unit: str) -> Dict[str, float]:
         errors = np.concatenate([r['errors'] for r in results])
         errors = errors[~np.isnan(errors)]
@@ -237,8 +203,7 @@ class MedicalLandmarkMetric(BaseMetric):
         out[f'MedianRE_{unit}'] = float(np.median(errors))
         # Several datasets of one unit: the union of their protocol radii.
         for r in sorted({r for res in results for r in res['radii']}):
-            success = errors <= r if self.inclusive else errors < r
-            out[f'SDR_{r:g}{unit}'] = float(100.0 * success.mean())
+            out[f'SDR_{r:g}{unit}'] = success_rate(errors, r, self.inclusive)
         return out
 
     @staticmethod

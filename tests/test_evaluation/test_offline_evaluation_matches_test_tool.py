@@ -1,20 +1,19 @@
 """``tools/test.py --dump`` then the offline evaluator: the same numbers, for every class."""
 import json
 import math
-import os.path as osp
 
 import pytest
 import torch
+from conftest import derived_config, run_tool
 from mmengine.config import Config
 from mmengine.registry import init_default_scope
-
-from conftest import REPO_ROOT, derived_config, load_tool, run_tool
-from mmpose_medsapiens.testing import write_blank_landmark_set
 from mmpose.registry import MODELS
+
+from mmpose_medsapiens.evaluation.offline_evaluation import evaluate_predictions
+from mmpose_medsapiens.testing import write_blank_landmark_set
 
 pytestmark = pytest.mark.slow
 
-TOOL = osp.join(REPO_ROOT, 'tools', 'analysis', 'evaluate_predictions.py')
 # class -> (landmarks, per-image spacing written into the file or None)
 CLASSES = {
     'ISBI2015HeadDataset': (19, None),
@@ -40,16 +39,12 @@ def _assert_same_metrics(got, expected):
                for k, v in expected.items()), (got, expected)
 
 
-def _tool():
-    return load_tool('analysis/evaluate_predictions.py')
-
-
 @pytest.mark.parametrize('dataset_type', list(CLASSES))
 def test_offline_metrics_equal_test_tool_metrics(dataset_type, tiny_config, tmp_path):
     num_keypoints, spacing = CLASSES[dataset_type]
     data = tmp_path / 'data'
     write_blank_landmark_set(data, num_keypoints, [(64, 80), (70, 80), (64, 90), (60, 80)],
-                       spacing=spacing)
+                             spacing=spacing)
     dataset = dict(type=dataset_type, data_root=str(data), ann_file='ann.json',
                    data_prefix=dict(img='Images/'))
     # The tiny config's evaluator states radii; the class's protocol ones apply here.
@@ -74,12 +69,11 @@ def test_offline_metrics_equal_test_tool_metrics(dataset_type, tiny_config, tmp_
     assert sorted(k.split('_MAE_')[0] for k in expected if '_MAE_' in k and 'STD' not in k) == \
         sorted(MEASURED.get(dataset_type, ()))
 
-    tool = _tool()
-    from_config = tool.main([str(dump), '--config', config, '--out-dir', str(tmp_path / 'a')])
-    from_dump = tool.main([str(dump), '--out-dir', str(tmp_path / 'b')])
-    from_ann = tool.main([str(dump), '--ann-file', str(data / 'ann.json'), '--dataset-type',
-                          dataset_type, '--data-root', str(data), '--out-dir',
-                          str(tmp_path / 'c')])
+    from_config = evaluate_predictions(str(dump), str(tmp_path / 'a'), config=config)
+    from_dump = evaluate_predictions(str(dump), str(tmp_path / 'b'))
+    from_ann = evaluate_predictions(str(dump), str(tmp_path / 'c'),
+                                    ann_file=str(data / 'ann.json'), dataset_type=dataset_type,
+                                    data_root=str(data))
     for result in (from_config, from_dump, from_ann):
         _assert_same_metrics(result['metrics'], expected)
     if dataset_type != 'ISBI2015HeadDataset':
@@ -92,5 +86,5 @@ def test_offline_metrics_equal_test_tool_metrics(dataset_type, tiny_config, tmp_
               str(online_own)])
     with open(online_own) as f:
         expected_own = json.load(f)
-    _assert_same_metrics(tool.main([str(dump), '--config', own, '--out-dir',
-                                    str(tmp_path / 'd')])['metrics'], expected_own)
+    _assert_same_metrics(evaluate_predictions(str(dump), str(tmp_path / 'd'),
+                                              config=own)['metrics'], expected_own)

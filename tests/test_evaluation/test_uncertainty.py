@@ -4,13 +4,13 @@ import json
 import numpy as np
 import pytest
 import torch
-
 from helpers.off_cpu import off_cpu
+
 from mmpose_medsapiens.evaluation import MedicalLandmarkMetric
-from mmpose_medsapiens.evaluation.landmark_uncertainty import (ConformalCalibration,
-                                                               heatmap_spread,
-                                                               predicted_heatmap_spread,
-                                                               spearman, spread_in_image_pixels)
+from mmpose_medsapiens.evaluation.functional import (ConformalCalibration, heatmap_spread,
+                                                     predicted_heatmap_spread, spearman,
+                                                     spread_in_image_pixels)
+from mmpose_medsapiens.evaluation.uncertainty_calibration import heatmaps_in_predictions
 
 
 def gaussian(cx, cy, sigma, size=(16, 20)):
@@ -63,6 +63,7 @@ def test_conformal_rank_and_too_small_splits():
 
 def test_coverage_holds_on_exchangeable_data():
     rng = np.random.default_rng(0)
+
     def draw(n):
         spread = rng.uniform(0.5, 3.0, (n, 4))
         return spread * np.abs(rng.normal(size=(n, 4))), spread
@@ -162,3 +163,30 @@ def test_metric_takes_heatmaps_left_on_the_model_device():
         metric.process([], [s])
         metrics.append(metric.results[0]['spread'])
     assert np.array_equal(metrics[0], metrics[1])
+
+
+def test_spearman_of_too_few_or_constant_values_is_nan():
+    assert np.isnan(spearman([1.0], [2.0]))
+    assert np.isnan(spearman([1, 1, 1], [1, 2, 3]))
+
+
+def test_heatmaps_in_predictions_restores_the_test_cfg():
+
+    class Model:
+
+        def __init__(self, **test_cfg):
+            self.test_cfg = test_cfg
+
+    model = Model(flip_test=True)
+    with heatmaps_in_predictions(model) as inside:
+        assert inside is model and model.test_cfg['output_heatmaps'] is True
+    assert model.test_cfg == dict(flip_test=True, output_heatmaps=False)
+    model = Model(output_heatmaps=True)
+    with heatmaps_in_predictions(model, enabled=False):
+        assert model.test_cfg['output_heatmaps'] is True  # left as the config has it
+    assert model.test_cfg['output_heatmaps'] is True
+    model = Model()
+    with pytest.raises(RuntimeError):
+        with heatmaps_in_predictions(model):
+            raise RuntimeError
+    assert model.test_cfg['output_heatmaps'] is False

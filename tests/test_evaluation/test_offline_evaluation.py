@@ -1,25 +1,29 @@
-"""tools/analysis/evaluate_predictions.py on hand-built predictions of known error."""
+"""Offline evaluation (``evaluate_predictions``) on hand-built predictions of known error.
+
+In-process through the package, as a fresh interpreter would spend most of the
+test budget importing torch; the command line is run once, as a subprocess.
+"""
 import csv
 import datetime
 import json
 import os
 import os.path as osp
 import pickle
-import runpy
+import subprocess
 import sys
 
 import cv2
 import numpy as np
 import pytest
+from conftest import REPO_ROOT
 
-from conftest import REPO_ROOT, load_tool
+from mmpose_medsapiens.evaluation.offline_evaluation import (EvaluationInputError,
+                                                             evaluate_predictions)
 
 TOOL = osp.join(REPO_ROOT, 'tools', 'analysis', 'evaluate_predictions.py')
 OUTPUTS = ('metrics.json', 'per_landmark.csv', 'per_image.csv', 'worst_images.json', 'cdf.png',
            'per_landmark_mre.png')
 PNG_SIGNATURE = b'\x89PNG\r\n\x1a\n'
-# In-process: a fresh interpreter would spend most of the test budget importing torch.
-tool = load_tool('analysis/evaluate_predictions.py')
 
 # Four landmarks on three images. Prediction offsets (px) and the errors they
 # give (mm), by hand:
@@ -98,9 +102,9 @@ def inputs(tmp_path):
     return dict(ann=ann, preds=preds, out=str(tmp_path / 'out'))
 
 
-def _run(inputs, *extra):
-    return tool.main([inputs['preds'], '--ann-file', inputs['ann'], '--out-dir', inputs['out'],
-                      '--spacing', '1', *extra])
+def _run(inputs, **options):
+    return evaluate_predictions(inputs['preds'], inputs['out'], ann_file=inputs['ann'],
+                                spacing=[1.0], **options)
 
 
 def _is_png(path):
@@ -113,7 +117,7 @@ def _is_png(path):
 
 # ------------------------------------------------------------------ results
 def test_json_predictions_metrics_and_tables(inputs, capsys):
-    _run(inputs, '--worst', '2')
+    _run(inputs, worst=2)
     out = inputs['out']
 
     metrics = _read_json(osp.join(out, 'metrics.json'))
@@ -160,7 +164,7 @@ def test_json_predictions_metrics_and_tables(inputs, capsys):
 
 
 def test_inclusive_and_other_radii(inputs):
-    result = _run(inputs, '--inclusive', '--radii', '2', '3')
+    result = _run(inputs, inclusive=True, radii=[2.0, 3.0])
     metrics = result['metrics']
     # PE <= r: the three errors of exactly 2 and the one of 3 now count.
     assert metrics['SDR_2mm'] == pytest.approx(100 * 8 / 11)
@@ -211,7 +215,7 @@ def _dump(path, with_calibration=True, protocol=2):
 def test_dump_with_calibration_needs_no_ann_file(tmp_path, protocol):
     dump = _dump(tmp_path / 'preds.pkl', protocol=protocol)
     out = tmp_path / 'out'
-    metrics = tool.main([dump, '--out-dir', str(out), '--worst', '1'])['metrics']
+    metrics = evaluate_predictions(dump, str(out), worst=1)['metrics']
     assert metrics['MRE_mm'] == pytest.approx(11 / 6)
     assert metrics['SDR_2mm'] == pytest.approx(50.0)  # 0, 1, 0 of 2, 3, 0, 1, 0, 5
     assert metrics['MRE_px@512'] == pytest.approx(2.0)
@@ -234,28 +238,28 @@ def test_dump_with_calibration_needs_no_ann_file(tmp_path, protocol):
 def test_dump_of_the_synthetic_set_gets_landmark_names(tmp_path):
     # The dump has no names; the dataset class registered for it does.
     gt = np.arange(20, dtype=float).reshape(10, 2)
-    sample = _dump_sample(5, gt, np.zeros((10, 2)), dict(spacing=(1, 1), unit='mm',
-                                                          normalize=None), 'synthetic_ceph')
+    calibration = dict(spacing=(1, 1), unit='mm', normalize=None)
+    sample = _dump_sample(5, gt, np.zeros((10, 2)), calibration, 'synthetic_ceph')
     path = tmp_path / 'preds.pkl'
     with open(path, 'wb') as f:
         pickle.dump([sample], f, protocol=2)
-    result = tool.main([str(path), '--out-dir', str(tmp_path / 'out')])
+    result = evaluate_predictions(str(path), str(tmp_path / 'out'))
     assert result['per_landmark'][0]['name'] == 'sella'
     assert result['metrics']['MRE_mm'] == 0.0
 
 
 def test_dump_without_calibration_uses_the_dataset(tmp_path):
     dump = _dump(tmp_path / 'preds.pkl', with_calibration=False)
-    with pytest.raises(SystemExit, match=r'image id 1 \(ceph/1.png\): the predictions carry no '
-                       r'calibration; pass --config or --ann-file'):
-        tool.main([dump, '--out-dir', str(tmp_path / 'a')])
+    with pytest.raises(EvaluationInputError, match=r'image id 1 \(ceph/1.png\): the predictions '
+                       r'carry no calibration; pass --config or --ann-file'):
+        evaluate_predictions(dump, str(tmp_path / 'a'))
     # Ground truth and calibration of the dataset take precedence.
     coco = _annotation(images=(1, 2), spacings={1: [1.0, 1.0], 2: [1.0, 1.0]},
                        gt={1: [[10, 10], [20, 20], [30, 30]], 2: [[12, 10], [20, 20], [30, 40]]},
                        visible={1: [2, 2, 2], 2: [2, 2, 2]})
     coco['categories'][0]['keypoints'] = ['a', 'b', 'c']
     ann = _write(tmp_path / 'ann.json', coco)
-    result = tool.main([dump, '--ann-file', ann, '--out-dir', str(tmp_path / 'c')])
+    result = evaluate_predictions(dump, str(tmp_path / 'c'), ann_file=ann)
     # image 1: 4, 6, 0; image 2 (gt moved onto the prediction): 0, 0, 0
     assert result['metrics']['MRE_mm'] == pytest.approx(10 / 6)
     assert [r['name'] for r in result['per_landmark']] == ['a', 'b', 'c']
@@ -268,9 +272,9 @@ def test_pickle_with_other_objects_needs_trust(tmp_path):
     samples[0]['created'] = datetime.date(2024, 1, 1)
     with open(dump, 'wb') as f:
         pickle.dump(samples, f, protocol=2)
-    with pytest.raises(SystemExit, match='datetime.date is not allowed.*--trust-pickle'):
-        tool.main([dump, '--out-dir', str(tmp_path / 'a')])
-    metrics = tool.main([dump, '--out-dir', str(tmp_path / 'b'), '--trust-pickle'])['metrics']
+    with pytest.raises(EvaluationInputError, match='datetime.date is not allowed.*--trust-pickle'):
+        evaluate_predictions(dump, str(tmp_path / 'a'))
+    metrics = evaluate_predictions(dump, str(tmp_path / 'b'), trust_pickle=True)['metrics']
     assert metrics['MRE_mm'] == pytest.approx(11 / 6)
 
 
@@ -305,8 +309,8 @@ def test_hand_class_applies_the_wrist_rule_and_its_radii(tmp_path):
     offsets = {1: {0: (2, 0), 2: (6, 8)}, 2: {5: (4, 0), 3: (0, 2)}}  # 1, 5; 5, 2.5 mm
     preds = _write(tmp_path / 'preds.json', _offset_predictions(full, offsets))
     expected = np.array([1.0, 5.0] + [0] * 35 + [5.0, 2.5] + [0] * 35)
-    result = tool.main([preds, '--ann-file', ann, '--dataset-type', 'HandXrayDataset',
-                        '--out-dir', str(tmp_path / 'o')])
+    result = evaluate_predictions(preds, str(tmp_path / 'o'), ann_file=ann,
+                                  dataset_type='HandXrayDataset')
     metrics = result['metrics']
     assert metrics['MRE_mm'] == pytest.approx(expected.mean())
     # The hand protocol's radii 2/4/10 mm, as tools/test.py reports them.
@@ -316,9 +320,9 @@ def test_hand_class_applies_the_wrist_rule_and_its_radii(tmp_path):
     # A wrist landmark without ground truth cannot scale the image.
     coco['annotations'][1]['keypoints'][5] = 0
     _write(tmp_path / 'ann.json', coco)
-    with pytest.raises(SystemExit, match='image id 2 .*normalisation landmark 1 has no'):
-        tool.main([preds, '--ann-file', ann, '--dataset-type', 'HandXrayDataset',
-                   '--out-dir', str(tmp_path / 'o3')])
+    with pytest.raises(EvaluationInputError, match='image id 2 .*normalisation landmark 1 has no'):
+        evaluate_predictions(preds, str(tmp_path / 'o3'), ann_file=ann,
+                             dataset_type='HandXrayDataset')
 
 
 def test_chest_class_applies_the_px512_rule(tmp_path):
@@ -329,8 +333,8 @@ def test_chest_class_applies_the_px512_rule(tmp_path):
     offsets = {1: {0: (4, 0), 1: (0, 1), 2: (6, 2)}}  # 2.0, 2.0, |(3, 4)| = 5.0, then 0
     preds = _write(tmp_path / 'preds.json', _offset_predictions(full, offsets))
     out = tmp_path / 'out'
-    metrics = tool.main([preds, '--ann-file', ann, '--dataset-type', 'ChestXrayDataset',
-                         '--out-dir', str(out), '--inclusive'])['metrics']
+    metrics = evaluate_predictions(preds, str(out), ann_file=ann, dataset_type='ChestXrayDataset',
+                                   inclusive=True)['metrics']
     assert set(metrics) == {'MRE_px@512', 'STD_px@512', 'MedianRE_px@512', 'SDR_3px@512',
                             'SDR_6px@512', 'SDR_9px@512'}
     assert metrics['MRE_px@512'] == pytest.approx(9 / 6)
@@ -339,14 +343,15 @@ def test_chest_class_applies_the_px512_rule(tmp_path):
 
 
 # --------------------------------------------------------------- bad input
-def _bad(tmp_path, preds=None, coco=None, extra=('--spacing', '1')):
+def _bad(tmp_path, preds=None, coco=None, options=None):
+    options = dict(spacing=[1.0]) if options is None else options
     ann = _write(tmp_path / 'ann.json', coco or _annotation())
     pred_file = _write(tmp_path / 'preds.json', _predictions() if preds is None else preds)
     out = tmp_path / 'out'
-    with pytest.raises(SystemExit) as info:
-        tool.main([pred_file, '--ann-file', ann, '--out-dir', str(out), *extra])
+    with pytest.raises(EvaluationInputError) as info:
+        evaluate_predictions(pred_file, str(out), ann_file=ann, **options)
     assert not out.exists()  # nothing written on failure
-    return str(info.value.code)
+    return str(info.value)
 
 
 def test_landmark_count_mismatch(tmp_path):
@@ -373,7 +378,7 @@ def test_empty_predictions(tmp_path):
 
 
 def test_missing_calibration(tmp_path):
-    message = _bad(tmp_path, extra=())
+    message = _bad(tmp_path, options={})
     assert 'ann.json, image id 3: no pixel spacing' in message
 
 
@@ -385,11 +390,13 @@ def test_duplicate_and_non_finite_predictions(tmp_path):
 
 
 def test_bad_options(tmp_path):
-    with pytest.raises(SystemExit):
-        tool.parse_args(['p.json', '--out-dir', 'o', '--config', 'c.py', '--ann-file', 'a.json'])
-    with pytest.raises(SystemExit):
-        tool.parse_args(['p.json', '--out-dir', 'o', '--spacing', '1', '2', '3'])
-    message = _bad(tmp_path, extra=('--dataset-type', 'NoSuchDataset'))
+    out = str(tmp_path / 'o')
+    with pytest.raises(EvaluationInputError, match='two sources of ground truth'):
+        evaluate_predictions('p.json', out, config='c.py', ann_file='a.json')
+    with pytest.raises(EvaluationInputError, match='--spacing takes one number or two'):
+        evaluate_predictions('p.json', out, spacing=[1.0, 2.0, 3.0])
+    assert not osp.exists(out)
+    message = _bad(tmp_path, options=dict(dataset_type='NoSuchDataset'))
     assert 'NoSuchDataset' in message
 
 
@@ -401,10 +408,10 @@ def test_never_overwrites_without_flag(inputs):
     # Different predictions: a second run would change every file.
     offsets = {k: [[2 * x, 2 * y] for x, y in v] for k, v in OFFSETS.items()}
     _write(inputs['preds'], _predictions(offsets=offsets))
-    with pytest.raises(SystemExit, match='Refusing to overwrite.*--overwrite'):
+    with pytest.raises(FileExistsError, match='Refusing to overwrite.*--overwrite'):
         _run(inputs)
     assert before == {name: open(osp.join(out, name), 'rb').read() for name in OUTPUTS}
-    metrics = _run(inputs, '--overwrite')['metrics']
+    metrics = _run(inputs, overwrite=True)['metrics']
     assert metrics['MRE_mm'] == pytest.approx(2 * 19 / 11)
     assert _read_json(osp.join(out, 'metrics.json'))['MRE_mm'] == pytest.approx(2 * 19 / 11)
 
@@ -413,19 +420,36 @@ def test_one_existing_output_blocks_the_run(inputs):
     os.makedirs(inputs['out'])
     with open(osp.join(inputs['out'], 'cdf.png'), 'w') as f:
         f.write('mine')
-    with pytest.raises(SystemExit, match='cdf.png'):
+    with pytest.raises(FileExistsError, match='cdf.png'):
         _run(inputs)
     assert not osp.exists(osp.join(inputs['out'], 'metrics.json'))
     with open(osp.join(inputs['out'], 'cdf.png')) as f:
         assert f.read() == 'mine'
 
 
-def test_script_puts_the_repo_first_on_sys_path(monkeypatch, tmp_path, capsys):
-    monkeypatch.chdir(tmp_path)
-    monkeypatch.setattr(sys, 'path', [p for p in sys.path if p != REPO_ROOT])
-    monkeypatch.setattr(sys, 'argv', ['evaluate_predictions.py', '--help'])
-    with pytest.raises(SystemExit) as info:
-        runpy.run_path(TOOL, run_name='__main__')
-    assert info.value.code == 0
-    assert sys.path[0] == REPO_ROOT
-    assert '--dataset-type' in capsys.readouterr().out
+def _command(args, cwd):
+    return subprocess.run([sys.executable, TOOL, *args], cwd=cwd, capture_output=True,
+                          text=True, timeout=600, env=dict(os.environ, OMP_NUM_THREADS='1'))
+
+
+@pytest.mark.slow
+def test_command_line_runs_from_any_folder(inputs, tmp_path):
+    # The installed package, not the checkout's folder on sys.path, serves the script.
+    elsewhere = tmp_path / 'elsewhere'
+    elsewhere.mkdir()
+    proc = _command(['--help'], elsewhere)
+    assert proc.returncode == 0, proc.stderr
+    assert '--dataset-type' in proc.stdout
+    # Flags reach the library under their own names.
+    proc = _command([inputs['preds'], '--ann-file', inputs['ann'], '--out-dir', inputs['out'],
+                     '--spacing', '1', '--worst', '2', '--inclusive'], elsewhere)
+    assert proc.returncode == 0, proc.stderr
+    assert 'wrote metrics.json' in proc.stdout
+    metrics = _read_json(osp.join(inputs['out'], 'metrics.json'))
+    assert metrics['MRE_mm'] == pytest.approx(19 / 11)
+    assert metrics['SDR_2mm'] == pytest.approx(100 * 8 / 11)
+    assert len(_read_json(osp.join(inputs['out'], 'worst_images.json'))) == 2
+    # What cannot be done exits with the reason.
+    proc = _command([inputs['preds'], '--ann-file', inputs['ann'], '--out-dir', inputs['out']],
+                    elsewhere)
+    assert proc.returncode == 1 and 'error: Refusing to overwrite' in proc.stderr
