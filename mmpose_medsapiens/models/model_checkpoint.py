@@ -7,20 +7,21 @@ import torch.nn as nn
 from mmengine.logging import MMLogger
 from mmengine.runner.checkpoint import CheckpointLoader
 
-from .backbones import IncompleteCheckpointError, SapiensViT, describe_keys
+from .backbones import IncompleteCheckpointError, LoRABackboneMixin, describe_keys
 
 
 def complete_model_state(model: nn.Module, checkpoint: dict, source: str,
                          fresh_keys: Sequence[str] = ()) -> 'OrderedDict':
     """The checkpoint's state dict, checked to fill every tensor of ``model``.
 
-    A ``SapiensViT`` backbone first renames published key layouts and
-    restores its base weights into states that hold only LoRA adapters (see
-    :meth:`SapiensViT.complete_state_dict`). After that, every tensor of the
-    model must be in the state with its shape, and every tensor of the state
-    must be one of the model's: anything else is an error, because a
-    non-strict load would leave those tensors at their random init (e.g. a
-    MedSapiens head with two 1x1 convs loaded into a head with one).
+    A ``SapiensViT`` or ``Sapiens2ViT`` backbone first renames published key
+    layouts and restores its base weights into states that hold only LoRA
+    adapters (see :meth:`LoRABackboneMixin.complete_state_dict`). After that,
+    every tensor of the model must be in the state with its shape, and every
+    tensor of the state must be one of the model's: anything else is an
+    error, because a non-strict load would leave those tensors at their
+    random init (e.g. a MedSapiens head with two 1x1 convs loaded into a head
+    with one).
 
     Args:
         model (nn.Module): The model to load into.
@@ -37,7 +38,7 @@ def complete_model_state(model: nn.Module, checkpoint: dict, source: str,
     state = checkpoint.get('state_dict', checkpoint)
     state = OrderedDict((re.sub(r'^module\.', '', k), v) for k, v in state.items())
     backbone = getattr(model, 'backbone', None)
-    if isinstance(backbone, SapiensViT):
+    if isinstance(backbone, LoRABackboneMixin):
         backbone.complete_state_dict(state, 'backbone.')
     own = model.state_dict()
     fresh = tuple(fresh_keys)
@@ -83,4 +84,3 @@ def set_checkpoint_state(checkpoint: dict, state: dict) -> None:
     else:
         checkpoint.clear()
         checkpoint.update(state)
-

@@ -2,8 +2,8 @@
 import io
 
 import torch
-
 from helpers.off_cpu import is_plain, off_cpu
+
 from mmpose_medsapiens.models import SapiensViT, adapter_state_dict
 
 TINY = dict(embed_dims=32, num_layers=1, num_heads=2, feedforward_channels=32)

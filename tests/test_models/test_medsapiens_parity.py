@@ -9,12 +9,12 @@ import os.path as osp
 
 import pytest
 import torch
-from mmengine.config import Config
-from mmengine.registry import init_default_scope
-
 from conftest import REPO_ROOT
 from helpers import medsapiens_reference as ref
+from mmengine.config import Config
+from mmengine.registry import init_default_scope
 from mmpose.registry import MODELS
+
 from mmpose_medsapiens.apis import init_landmark_model
 from mmpose_medsapiens.models import IncompleteCheckpointError, complete_model_state
 

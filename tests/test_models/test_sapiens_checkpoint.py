@@ -2,8 +2,8 @@
 import pytest
 import torch
 from mmengine.runner import load_checkpoint
-
 from mmpose.registry import MODELS
+
 from mmpose_medsapiens.models import SapiensViT
 
 TINY = dict(embed_dims=32, num_layers=2, num_heads=2, feedforward_channels=64)

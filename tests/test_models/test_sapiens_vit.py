@@ -2,8 +2,8 @@
 import pytest
 import torch
 import torch.nn as nn
-
 from mmpose.registry import MODELS
+
 from mmpose_medsapiens.models import LoRALinear, SapiensViT, infer_pos_embed_grid
 
 TINY = dict(embed_dims=32, num_layers=2, num_heads=2, feedforward_channels=64)
@@ -66,7 +66,8 @@ def test_merge_lora_matches_unmerged_and_is_plain():
     before = model(x)[0]
     model.merge_lora()
     assert not model.lora_modules()
-    assert all(type(m) is nn.Linear for n, m in model.named_modules() if n.endswith(('qkv', 'proj')))
+    assert all(type(m) is nn.Linear for n, m in model.named_modules()
+               if n.endswith(('qkv', 'proj')))
     torch.testing.assert_close(model(x)[0], before, atol=1e-5, rtol=0)
     # The merged weights load into a backbone built without LoRA.
     plain = _tiny(lora=None)

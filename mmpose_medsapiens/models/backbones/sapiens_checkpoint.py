@@ -29,7 +29,8 @@ def canonical_backbone_key(key: str) -> str:
     return key
 
 
-def extract_backbone_state(checkpoint: dict, prefix: Optional[str] = None) -> Dict[str, torch.Tensor]:
+def extract_backbone_state(checkpoint: dict,
+                           prefix: Optional[str] = None) -> Dict[str, torch.Tensor]:
     """The backbone tensors of a checkpoint, with canonical names.
 
     Args:

@@ -1,19 +1,19 @@
 """Sapiens ViT backbone with in-place LoRA on its attention layers."""
 import copy
 import math
-from typing import Dict, Optional, Tuple, Union
+from typing import Optional, Tuple, Union
 
 import torch
 import torch.nn as nn
-from torch.utils.checkpoint import checkpoint
 from mmengine.logging import MMLogger
+from mmpose.registry import MODELS
 from mmpretrain.models.backbones import VisionTransformer
 from mmpretrain.models.utils import resize_pos_embed
+from torch.utils.checkpoint import checkpoint
 
-from mmpose.registry import MODELS
-from .lora_linear import LoRALinear
-from .sapiens_checkpoint import (IncompleteCheckpointError, canonical_backbone_key, describe_keys,
-                                 load_backbone_checkpoint, read_backbone_state)
+from .lora_backbone import LoRABackboneMixin
+from .sapiens_checkpoint import (canonical_backbone_key, load_backbone_checkpoint,
+                                 read_backbone_state)
 
 # Sapiens arch presets (facebookresearch/sapiens, pretrain/configs/sapiens_mae).
 SAPIENS_ARCHS = {
@@ -29,12 +29,8 @@ DEFAULT_LORA = dict(
     drop_rate=0.1)
 
 
-def _count(params) -> int:
-    return sum(p.numel() for p in params)
-
-
 @MODELS.register_module()
-class SapiensViT(VisionTransformer):
+class SapiensViT(LoRABackboneMixin, VisionTransformer):
     """Sapiens Vision Transformer with optional LoRA, for top-down pose heads.
 
     A stock mmpretrain ``VisionTransformer`` that knows the Sapiens archs and
@@ -64,6 +60,7 @@ class SapiensViT(VisionTransformer):
     """
 
     arch_zoo = {**VisionTransformer.arch_zoo, **SAPIENS_ARCHS}
+    lora_targets_hint = ' (try "qkv" or "proj")'
 
     def __init__(self,
                  arch: Union[str, dict] = 'sapiens_0.3b',
@@ -101,41 +98,14 @@ class SapiensViT(VisionTransformer):
             self._freeze_all_but_lora()
 
     # ------------------------------------------------------------------ LoRA
-    def _add_lora(self, lora: dict) -> None:
-        unknown = set(lora) - {'targets', 'drop_rate'}
-        if unknown:
-            raise KeyError(f'Unknown LoRA options {sorted(unknown)}; use targets and drop_rate')
-        drop_rate = lora.get('drop_rate', 0.)
-        for target, spec in lora.get('targets', {}).items():
-            rank = spec.get('rank', 0)
-            if rank == 0:
-                continue
-            found = 0
-            for layer in self.layers:
-                linear = getattr(layer.attn, target, None)
-                if not isinstance(linear, nn.Linear):
-                    continue
-                setattr(layer.attn, target,
-                        LoRALinear.from_linear(linear, rank, spec.get('alpha', rank), drop_rate))
-                found += 1
-            if not found:
-                raise KeyError(f'LoRA target "{target}" is not a linear of the attention '
-                               f'layers (try "qkv" or "proj")')
+    def _lora_parents(self, layer: nn.Module):
+        return (layer.attn, )
 
-    def _freeze_all_but_lora(self) -> None:
-        for name, param in self.named_parameters():
-            param.requires_grad = '.lora_' in name
+    def canonical_key(self, key: str) -> str:
+        return canonical_backbone_key(key)
 
-    def lora_modules(self) -> Dict[str, LoRALinear]:
-        return {n: m for n, m in self.named_modules() if isinstance(m, LoRALinear)}
-
-    @torch.no_grad()
-    def merge_lora(self) -> None:
-        """Fold every adapter into its base weight; the model becomes a plain ViT."""
-        for name, module in self.lora_modules().items():
-            parent_name, child = name.rsplit('.', 1)
-            setattr(self.get_submodule(parent_name), child, module.merge())
-        self.lora_cfg = None
+    def read_base_state(self, filename: str, prefix: Optional[str] = None) -> dict:
+        return read_backbone_state(self, filename, prefix)
 
     def forward(self, x: torch.Tensor) -> tuple:
         """As mmpretrain's ``VisionTransformer.forward``, with optional
@@ -172,59 +142,7 @@ class SapiensViT(VisionTransformer):
             self._is_init = True
         else:
             super().init_weights()
-        logger = MMLogger.get_current_instance()
-        total = _count(self.parameters())
-        trainable = _count(p for p in self.parameters() if p.requires_grad)
-        logger.info(f'SapiensViT: {trainable:,} trainable / {total:,} parameters '
-                    f'({100.0 * trainable / max(total, 1):.3f}%)')
-
-    def _complete_state_dict_hook(self, state_dict, prefix, *args, **kwargs):
-        self.complete_state_dict(state_dict, prefix)
-
-    def complete_state_dict(self, state_dict: dict, prefix: str = '') -> None:
-        """Prepare a checkpoint's state dict for this backbone, in place.
-
-        Keys under ``prefix`` get canonical names (see
-        :func:`canonical_backbone_key`). A state that holds LoRA adapters but
-        none of the base weights (a MedSapiens LoRA release, whose
-        ``LoRAModel`` saves only ``lora_`` tensors, or an adapter-only
-        checkpoint) gets the base from the checkpoint of this backbone's
-        ``init_cfg=dict(type='Pretrained', ...)``, so no tensor stays random.
-
-        Raises:
-            IncompleteCheckpointError: The state holds no base weights and
-                there is no pretrained ``init_cfg`` that has them all.
-        """
-        for key in [k for k in state_dict if k.startswith(prefix)]:
-            new_key = prefix + canonical_backbone_key(key[len(prefix):])
-            if new_key != key:
-                state_dict[new_key] = state_dict.pop(key)
-        keys = {k[len(prefix):] for k in state_dict if k.startswith(prefix)}
-        own = self.state_dict()
-        base_keys = [k for k in own if '.lora_' not in k]
-        if not any('.lora_' in k for k in keys) or any(k in keys for k in base_keys):
-            return  # a full (or partial plain) state: the caller's strict check decides
-        init_cfg = self.init_cfg
-        if not (isinstance(init_cfg, dict) and init_cfg.get('type') == 'Pretrained'):
-            raise IncompleteCheckpointError(
-                f'The checkpoint holds only the LoRA adapters of the backbone, no base '
-                f'weights, and the backbone has no init_cfg=dict(type="Pretrained", '
-                f'checkpoint=...) to restore them from, so {describe_keys(base_keys)} would '
-                f'stay random. mmpose.apis.init_model drops backbone.init_cfg: use '
-                f'mmpose_medsapiens.apis.init_landmark_model (as tools/infer.py does), or '
-                f'set model.backbone.init_cfg to the base checkpoint.')
-        base = read_backbone_state(self, init_cfg['checkpoint'], init_cfg.get('prefix'))
-        absent = [k for k in base_keys if k not in base or base[k].shape != own[k].shape]
-        if absent:
-            raise IncompleteCheckpointError(
-                f'The checkpoint holds only the LoRA adapters of the backbone and the base '
-                f'checkpoint {init_cfg["checkpoint"]} lacks (or has other shapes for) '
-                f'{describe_keys(absent)}')
-        for key in base_keys:
-            state_dict[prefix + key] = base[key]
-        MMLogger.get_current_instance().info(
-            f'The checkpoint holds LoRA adapters only: restored {len(base_keys)} base '
-            f'backbone tensors from {init_cfg["checkpoint"]}')
+        self._log_parameter_count()
 
     def resize_checkpoint_pos_embed(self, src: torch.Tensor) -> torch.Tensor:
         """Resize a checkpoint's position embedding to this model's grid.
