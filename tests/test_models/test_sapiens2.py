@@ -13,6 +13,7 @@ import torch
 import torch.nn as nn
 from mmengine.registry import init_default_scope
 from mmpose.registry import MODELS
+from safetensors.torch import save_file
 
 from mmpose_medsapiens.models import (IncompleteCheckpointError, LoRALinear, Sapiens2ViT,
                                       adapter_state_dict, load_model_checkpoint, load_state_file,
@@ -192,9 +193,8 @@ def test_published_layouts_load_completely(layout, tmp_path):
         state = {f'backbone.{k}': v for k, v in state.items()}
         state['decode_head.conv_pose.weight'] = torch.randn(3, 32, 1, 1)
     if layout.endswith('safetensors'):
-        safetensors = pytest.importorskip('safetensors.torch')
         path = tmp_path / 'sapiens2_tiny.safetensors'
-        safetensors.save_file({k: v.contiguous() for k, v in state.items()}, str(path))
+        save_file({k: v.contiguous() for k, v in state.items()}, str(path))
     else:
         path = tmp_path / 'sapiens2_tiny.pth'
         torch.save(dict(state_dict=state) if layout.startswith('pose') else state, path)
@@ -227,8 +227,10 @@ def test_missing_extra_or_other_shape_key_is_an_error_naming_it(change, named, t
 def test_safetensors_missing_is_a_clear_error(monkeypatch, tmp_path):
     monkeypatch.setitem(sys.modules, 'safetensors', None)
     monkeypatch.setitem(sys.modules, 'safetensors.torch', None)
+    path = tmp_path / 'sapiens2_0.4b_pretrain.safetensors'
+    path.write_bytes(b'\0' * 16)
     with pytest.raises(ImportError, match='pip install safetensors'):
-        load_state_file(str(tmp_path / 'sapiens2_0.4b_pretrain.safetensors'))
+        load_state_file(str(path))
 
 
 # ------------------------------------------------------------------- LoRA

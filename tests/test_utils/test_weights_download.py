@@ -8,6 +8,7 @@ import threading
 import pytest
 import torch
 from mmengine.runner.checkpoint import CheckpointLoader
+from mmpose.registry import MODELS
 from safetensors.torch import save_file
 
 import mmpose_medsapiens  # noqa: F401  (installs the loaders)
@@ -174,3 +175,26 @@ def test_local_safetensors_path_loads(tmp_path):
     save_file(state, str(path))
     got = CheckpointLoader.load_checkpoint(str(path), map_location='cpu')
     assert torch.equal(got['a'], state['a'])
+
+
+def test_sapiens2_backbone_loads_its_pretrain_by_url(server, tmp_path):
+    cfg = dict(type='Sapiens2ViT', img_size=(64, 48), mhsa_layers=(1, 1), lora=None,
+               arch=dict(embed_dims=32, num_layers=2, num_heads=2, feedforward_channels=128))
+    src = MODELS.build(cfg)
+    with torch.no_grad():
+        for t in src.state_dict().values():
+            if t.is_floating_point():
+                t.add_(0.1 * torch.randn(t.shape))
+    # The released layout: blocks.N, one flat safetensors file.
+    state = {k.replace('layers.', 'blocks.', 1) if k.startswith('layers.') else k: v.contiguous()
+             for k, v in src.state_dict().items()}
+    server.files['/facebook/sapiens2-pretrain-tiny/resolve/main/model.safetensors'] = \
+        _safetensors_bytes(tmp_path, state)
+    url = server.url('/facebook/sapiens2-pretrain-tiny/resolve/main/model.safetensors')
+
+    model = MODELS.build(dict(cfg, init_cfg=dict(type='Pretrained', checkpoint=url)))
+    model.init_weights()
+
+    for key, value in src.state_dict().items():
+        torch.testing.assert_close(model.state_dict()[key], value, msg=key)
+    assert osp.isfile(cached_path(url))

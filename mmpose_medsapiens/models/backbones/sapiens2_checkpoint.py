@@ -16,7 +16,6 @@ every other name is kept. Loading is all-or-error: a backbone tensor missing
 from the file, or a file tensor the backbone does not have, is named in an
 :class:`IncompleteCheckpointError` instead of being skipped.
 """
-import os.path as osp
 import re
 from typing import Dict, Optional
 
@@ -31,29 +30,18 @@ _STATE_ENTRIES = ('state_dict', 'model', 'teacher')
 
 
 def load_state_file(filename: str, map_location='cpu') -> dict:
-    """A checkpoint file as a dict, reading only tensors.
+    """A checkpoint file or URL as a dict, reading only tensors.
 
-    ``.safetensors`` files are read with the ``safetensors`` package; other
-    files through mmengine's loader, which this package makes unpickle in
-    weights-only mode (see :mod:`mmpose_medsapiens.utils.safe_checkpoint`).
+    Goes through mmengine's loader, which this package replaces (see
+    :mod:`mmpose_medsapiens.utils.safe_checkpoint`): ``.pth`` files unpickle
+    in weights-only mode, ``.safetensors`` files are read as tensors, and an
+    ``http(s)://`` address is downloaded once into the weights cache.
 
-    Raises:
-        ImportError: A ``.safetensors`` file and no ``safetensors`` package.
+    Args:
+        filename (str): Local path or URL.
+        map_location: Same as :func:`torch.load`.
     """
-    filename = str(filename)
-    if not filename.endswith('.safetensors'):
-        return CheckpointLoader.load_checkpoint(filename, map_location=map_location)
-    try:
-        from safetensors.torch import load_file
-    except ImportError as e:
-        raise ImportError(f'Reading {filename} needs the "safetensors" package '
-                          f'(pip install safetensors)') from e
-    if '://' in filename:
-        raise ValueError(f'{filename}: download .safetensors files first and pass the local path')
-    path = osp.expanduser(filename)
-    if not osp.isfile(path):
-        raise FileNotFoundError(f'{filename} can not be found.')
-    return load_file(path, device=str(map_location))
+    return CheckpointLoader.load_checkpoint(str(filename), map_location=map_location)
 
 
 def sapiens2_key(key: str) -> str:
