@@ -55,19 +55,23 @@ val_pipeline = [
     dict(type='TopdownAffine', input_size=input_size, use_udp=True),
     dict(type='PackPoseInputs', meta_keys={{_base_.meta_keys}}),
 ]
-# tools/demo.py writes images next to annotations/<split>.json.
+# tools/demo.py writes the release layout every converted set has:
+# Images/ + synthetic_ceph_coco_<split>_annotations.json.
 dataset_type = 'SyntheticCephDataset'
 loader = dict(num_workers=0, persistent_workers=False)
-dataset = dict(type=dataset_type, data_root=data_root, data_prefix=dict(img=''))
+dataset = dict(type=dataset_type, data_root=data_root, data_prefix=dict(img='Images/'))
 train_dataloader = dict(
     batch_size=batch_size, **loader,
-    dataset=dict(**dataset, ann_file='annotations/train.json', pipeline=train_pipeline))
+    dataset=dict(**dataset, ann_file='synthetic_ceph_coco_train_annotations.json',
+                 pipeline=train_pipeline))
 val_dataloader = dict(
     batch_size=batch_size, **loader,
-    dataset=dict(**dataset, ann_file='annotations/val.json', pipeline=val_pipeline))
+    dataset=dict(**dataset, ann_file='synthetic_ceph_coco_val_annotations.json',
+                 pipeline=val_pipeline))
 test_dataloader = dict(
     batch_size=batch_size, **loader,
-    dataset=dict(**dataset, ann_file='annotations/test.json', pipeline=val_pipeline))
+    dataset=dict(**dataset, ann_file='synthetic_ceph_coco_test_annotations.json',
+                 pipeline=val_pipeline))
 
 # ----------------------------------------------------------------- schedule
 # A short from-scratch schedule: no layer decay (4 layers), cosine decay.

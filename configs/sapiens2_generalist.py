@@ -3,9 +3,10 @@
 # backbone (same width and depth as Sapiens 0.3B: 1024 channels, 24 layers).
 _base_ = ['./medsapiens_generalist.py']
 
-# Hugging Face facebook/sapiens2-pretrain-0.4b, file sapiens2_0.4b_pretrain.safetensors
-# (reading .safetensors needs the safetensors package).
-pretrained_checkpoint = 'checkpoints/sapiens2_0.4b_pretrain.safetensors'
+# The official file (Hugging Face facebook/sapiens2-pretrain-0.4b), downloaded once into the
+# weights cache (Sapiens2 License; if Hugging Face asks you to accept it, export HF_TOKEN).
+pretrained_checkpoint = ('https://huggingface.co/facebook/sapiens2-pretrain-0.4b/resolve/main/'
+                         'sapiens2_0.4b_pretrain.safetensors')
 
 model = dict(
     backbone=dict(

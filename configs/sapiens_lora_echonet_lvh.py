@@ -7,7 +7,9 @@ _base_ = ['./_base_/medsapiens_xray.py']
 # Images/ + echonet_lvh_coco_<split>_annotations.json
 data_root = 'data/echonet_lvh/'
 dataset_type = 'EchoNetLVHDataset'
-pretrained_checkpoint = 'checkpoints/sapiens_0.3b_epoch_1600_clean.pth'
+# The official file, downloaded once into the weights cache (a local path works too).
+pretrained_checkpoint = ('https://huggingface.co/facebook/sapiens-pretrain-0.3b/resolve/main/'
+                         'sapiens_0.3b_epoch_1600_clean.pth')
 
 model = dict(
     backbone=dict(init_cfg=dict(checkpoint=pretrained_checkpoint)),

@@ -15,7 +15,9 @@ heatmap_size = (192, 256)  # (w, h)
 max_epochs = 210
 # Checkpoint the backbone starts from: the Sapiens pretrain release here,
 # the generalist MedSapiens model in the medsapiens_* configs.
-pretrained_checkpoint = 'checkpoints/sapiens_0.3b_epoch_1600_clean.pth'
+# The official file, downloaded once into the weights cache (a local path works too).
+pretrained_checkpoint = ('https://huggingface.co/facebook/sapiens-pretrain-0.3b/resolve/main/'
+                         'sapiens_0.3b_epoch_1600_clean.pth')
 save_adapter_only = False
 meta_keys = ('id', 'img_id', 'img_path', 'category_id', 'crowd_index', 'ori_shape',
              'img_shape', 'input_size', 'input_center', 'input_scale', 'flip',
