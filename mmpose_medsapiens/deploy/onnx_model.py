@@ -7,6 +7,7 @@ Its metadata (key ``mmpose_medsapiens``, JSON) holds the input and heatmap
 sizes, the landmark names, whether the flip test is inside and the model's
 fingerprint, so a file is checked before anything runs.
 """
+import contextlib
 import json
 import os
 import os.path as osp
@@ -52,6 +53,10 @@ def export_onnx(model: nn.Module, path: str, flip_indices, keypoint_names,
         keypoint_names (Sequence[str]): Landmark names in channel order.
         opset (int): ONNX opset.
 
+    A backbone with an ``onnx_export_mode()`` (Sapiens2: fp32 RoPE and
+    RMSNorm as elementary ops, which ONNX runtimes run) is exported inside
+    it; the metadata says so.
+
     Returns:
         dict: The metadata written into the file.
     """
@@ -63,6 +68,9 @@ def export_onnx(model: nn.Module, path: str, flip_indices, keypoint_names,
                     heatmap_size=list(decoded.heatmap_size),
                     keypoint_names=list(keypoint_names), flip_test=decoded.flip_test,
                     fingerprint=model_fingerprint(model))
+    export_mode = getattr(model.backbone, 'onnx_export_mode', None)
+    if export_mode is not None:
+        metadata['backbone_export_mode'] = True
     if len(metadata['keypoint_names']) != model.head.out_channels:
         raise ValueError(f'{len(keypoint_names)} landmark names for a head with '
                          f'{model.head.out_channels} channels')
@@ -72,7 +80,7 @@ def export_onnx(model: nn.Module, path: str, flip_indices, keypoint_names,
     os.close(fd)
     try:
         dummy = torch.zeros(1, 3, height, width, device=decoded.mean.device)
-        with torch.no_grad():
+        with torch.no_grad(), (export_mode() if export_mode else contextlib.nullcontext()):
             torch.onnx.export(
                 decoded, (dummy, ), tmp, input_names=['image'],
                 output_names=list(OUTPUTS), opset_version=opset,

@@ -361,10 +361,12 @@ def test_onnx_export_in_export_mode(tmp_path):
     torch.manual_seed(0)
     model = _trained(_estimator(dict(lora=None))).eval()
     path = str(tmp_path / 'sapiens2_tiny.onnx')
-    with pytest.raises(RuntimeError, match='onnx_export_mode'):
-        export_onnx(model, path, [0, 1, 2], ['a', 'b', 'c'])
+    with pytest.raises(RuntimeError, match='onnx_export_mode'):  # a bare torch.onnx.export
+        torch.onnx.export(model.backbone, (torch.zeros(1, 3, 64, 48), ),
+                          str(tmp_path / 'bare.onnx'), dynamo=False)
+    meta = export_onnx(model, path, [0, 1, 2], ['a', 'b', 'c'])  # enters the mode itself
+    assert meta['backbone_export_mode'] is True
     with model.backbone.onnx_export_mode():
-        export_onnx(model, path, [0, 1, 2], ['a', 'b', 'c'])
         images = torch.rand(2, 3, 64, 48) * 255
         with torch.no_grad():
             want = DecodedLandmarkModel(model, [0, 1, 2])(images)
