@@ -2,7 +2,6 @@
 
 The suite imports the plugin from its editable install (``make setup``).
 """
-import importlib
 import os
 import os.path as osp
 import subprocess
@@ -126,22 +125,6 @@ def finish_tool(proc, timeout=600):
         raise AssertionError(f'{proc.args_given} exited {proc.returncode}\n--- stdout\n'
                              f'{stdout[-4000:]}\n--- stderr\n{stderr[-6000:]}')
     return stdout, stderr
-
-
-def load_tool(relpath):
-    """Import the script ``tools/<relpath>`` as a module, as it runs.
-
-    ``tools/`` is not a package: as for a script, the script's own folder goes
-    first on ``sys.path``, so that its sibling helpers (the benchmarks'
-    ``_common``) import as the same modules the test imports.
-
-    Args:
-        relpath (str): Path under ``tools/``, e.g. ``'benchmarks/real_hand.py'``.
-    """
-    folder, name = osp.split(osp.join(REPO_ROOT, 'tools', relpath))
-    if folder not in sys.path:
-        sys.path.insert(0, folder)
-    return importlib.import_module(osp.splitext(name)[0])
 
 
 def derived_config(base_config, path, **overrides):

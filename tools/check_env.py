@@ -79,7 +79,8 @@ def check(allow_provided=False):
         mod = importlib.import_module('mmpose_medsapiens')
         where = os.path.dirname(os.path.dirname(os.path.abspath(mod.__file__)))
         if sys.path[0] != ROOT and where != ROOT:
-            problems.append(f'mmpose_medsapiens imported from {where}, expected the editable checkout {ROOT}')
+            problems.append(f'mmpose_medsapiens imported from {where}, expected the editable '
+                            f'checkout {ROOT}')
     except Exception as e:  # noqa: BLE001
         problems.append(f'mmpose_medsapiens: cannot import ({type(e).__name__}: {e})')
     return problems, versions
@@ -87,7 +88,8 @@ def check(allow_provided=False):
 
 def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument('--quiet', action='store_true', help='print nothing, only set the exit status')
+    parser.add_argument('--quiet', action='store_true',
+                        help='print nothing, only set the exit status')
     parser.add_argument('--summary', action='store_true', help='print one line of versions')
     parser.add_argument('--allow-provided', action='store_true',
                         help='accept any importable version of a package installed outside this '

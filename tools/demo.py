@@ -26,21 +26,23 @@ import os.path as osp
 import pickle
 import time
 
-import _bootstrap  # noqa: F401  (repo root on sys.path, plugin registered)
 import cv2
 import numpy as np
 from mmengine.config import Config, DictAction
 from mmengine.registry import init_default_scope
 from mmengine.runner import Runner
-
-from mmpose_medsapiens.testing import generate_synthetic_dataset
 from mmpose.registry import DATASETS
-from mmpose_medsapiens.deploy import model_fingerprint
-from mmpose_medsapiens.evaluation.mean_shape_baseline import mean_shape_baseline
-from mmpose_medsapiens.evaluation.uncertainty_calibration import (calibrate_uncertainty,
-                                                                  evaluate_with_uncertainty)
 
-DEFAULT_CONFIG = osp.join(_bootstrap.REPO_ROOT, 'configs', 'demo_synthetic_ceph.py')
+# Registers the plugin, so that checkpoint loading is safe (weights-only) even for
+# configs that forget custom_imports.
+import mmpose_medsapiens  # noqa: F401
+from mmpose_medsapiens.deploy import model_fingerprint
+from mmpose_medsapiens.evaluation import (calibrate_uncertainty, evaluate_with_uncertainty,
+                                          mean_shape_baseline)
+from mmpose_medsapiens.testing import generate_synthetic_dataset
+
+REPO_ROOT = osp.dirname(osp.dirname(osp.abspath(__file__)))
+DEFAULT_CONFIG = osp.join(REPO_ROOT, 'configs', 'demo_synthetic_ceph.py')
 
 
 def parse_args():
@@ -154,7 +156,7 @@ def main():
         images=dict(train=args.num_train, val=args.num_val, test=args.num_test),
         train_seconds=round(train_seconds, 1),
         total_seconds=round(time.time() - start, 1),
-        config=osp.relpath(args.config, _bootstrap.REPO_ROOT),
+        config=osp.relpath(args.config, REPO_ROOT),
         overlays=[osp.relpath(p, out_dir) for p in overlays])
     with open(osp.join(out_dir, 'metrics.json'), 'w') as f:
         json.dump(result, f, indent=2)

@@ -12,12 +12,14 @@ Usage:
 import argparse
 import os.path as osp
 
-import _bootstrap  # noqa: F401  (repo root on sys.path, plugin registered)
 import torch
 from mmengine.config import Config, ConfigDict, DictAction
 from mmengine.registry import init_default_scope
-
 from mmpose.registry import MODELS
+
+# Registers the plugin, so that checkpoint loading is safe (weights-only) even for
+# configs that forget custom_imports.
+import mmpose_medsapiens  # noqa: F401
 from mmpose_medsapiens.models import adapter_state_dict, load_model_checkpoint
 
 

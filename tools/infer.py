@@ -17,14 +17,17 @@ import argparse
 import os
 import os.path as osp
 
-import _bootstrap  # noqa: F401  (repo root on sys.path, plugin registered)
 from mmengine.config import Config
 from mmengine.utils import ProgressBar
+
+# Registers the plugin, so that checkpoint loading is safe (weights-only) even for
+# configs that forget custom_imports.
+import mmpose_medsapiens  # noqa: F401
 from mmpose_medsapiens.apis import (infer_landmarks, infer_landmarks_onnx, init_landmark_model,
                                     write_prediction)
-from mmpose_medsapiens.fileio.image_reader import IMAGE_SUFFIXES
 from mmpose_medsapiens.deploy import OnnxLandmarkModel
-from mmpose_medsapiens.evaluation.landmark_uncertainty import ConformalCalibration
+from mmpose_medsapiens.evaluation.functional import ConformalCalibration
+from mmpose_medsapiens.fileio import IMAGE_SUFFIXES
 
 
 def parse_args():
@@ -32,8 +35,9 @@ def parse_args():
     parser.add_argument('input', help='an image or a folder of images')
     parser.add_argument('--config', required=True)
     parser.add_argument('--checkpoint', required=True)
-    parser.add_argument('--spacing', type=float, nargs='+', help='pixel spacing in mm: S or SX SY (default: the one a DICOM / MetaImage '
-                        'header states, else none)')
+    parser.add_argument('--spacing', type=float, nargs='+',
+                        help='pixel spacing in mm: S or SX SY (default: the one a DICOM / '
+                        'MetaImage header states, else none)')
     parser.add_argument('--out-dir', default='work_dirs/infer')
     parser.add_argument('--device', default='cpu')
     parser.add_argument('--backend', choices=('auto', 'pytorch', 'onnxruntime'), default='auto',
@@ -85,6 +89,7 @@ def main():
     except (FileNotFoundError, ValueError) as e:
         raise SystemExit(f'error: {e}') from None
     print(f'\nwrote {len(images)} prediction(s) to {args.out_dir}')
+
 
 if __name__ == '__main__':
     main()

@@ -3,12 +3,14 @@ import argparse
 import os
 import os.path as osp
 
-import _bootstrap  # noqa: F401  (repo root on sys.path, plugin registered)
 import mmengine
 from mmengine.config import Config, DictAction
 from mmengine.hooks import Hook
 from mmengine.runner import Runner
 
+# Registers the plugin, so that checkpoint loading is safe (weights-only) even for
+# configs that forget custom_imports.
+import mmpose_medsapiens  # noqa: F401
 from mmpose_medsapiens.utils import close_distributed, prepare_run
 
 
@@ -18,13 +20,16 @@ def parse_args():
     parser.add_argument('checkpoint', help='checkpoint file')
     parser.add_argument('--work-dir', help='the directory to save evaluation results')
     parser.add_argument('--out', help='the file to save metric results (.json/.yaml/.pkl).')
-    parser.add_argument('--dump', type=str, help='dump predictions to a pickle file for offline evaluation')
+    parser.add_argument('--dump', type=str,
+                        help='dump predictions to a pickle file for offline evaluation')
     parser.add_argument(
         '--cfg-options', nargs='+', action=DictAction, default={},
         help='override some settings in the used config, the key-value pair '
         'in xxx=yyy format will be merged into config file.')
-    parser.add_argument('--show-dir', help='directory where the visualization images will be saved.')
-    parser.add_argument('--show', action='store_true', help='whether to display the prediction results')
+    parser.add_argument('--show-dir',
+                        help='directory where the visualization images will be saved.')
+    parser.add_argument('--show', action='store_true',
+                        help='whether to display the prediction results')
     parser.add_argument('--interval', type=int, default=1, help='visualize per interval samples.')
     parser.add_argument('--wait-time', type=float, default=1, help='display time of every window')
     parser.add_argument('--launcher', choices=['none', 'pytorch', 'slurm', 'mpi'],

@@ -3,10 +3,12 @@ import argparse
 import os
 import os.path as osp
 
-import _bootstrap  # noqa: F401  (repo root on sys.path, plugin registered)
 from mmengine.config import Config, DictAction
 from mmengine.runner import Runner
 
+# Registers the plugin, so that checkpoint loading is safe (weights-only) even for
+# configs that forget custom_imports.
+import mmpose_medsapiens  # noqa: F401
 from mmpose_medsapiens.engine import apply_amp
 from mmpose_medsapiens.utils import close_distributed, global_batch_note, prepare_run
 
@@ -28,7 +30,8 @@ def parse_args():
                         help='whether to auto scale the learning rate according to '
                         'the actual batch size and the original batch size.')
     parser.add_argument('--show-dir', help='directory where visualization images will be saved.')
-    parser.add_argument('--show', action='store_true', help='whether to display the prediction results')
+    parser.add_argument('--show', action='store_true',
+                        help='whether to display the prediction results')
     parser.add_argument('--interval', type=int, default=1, help='visualize per interval samples.')
     parser.add_argument('--wait-time', type=float, default=1, help='display time of every window')
     parser.add_argument(

@@ -22,7 +22,7 @@ Example:
     ...     generate_synthetic_dataset
     >>> info = generate_synthetic_dataset('data/synthetic_ceph', seed=0)
     >>> info['train']
-    'data/synthetic_ceph/annotations/train.json'
+    'data/synthetic_ceph/synthetic_ceph_coco_train_annotations.json'
 """
 import os
 
@@ -30,9 +30,12 @@ import cv2
 import numpy as np
 
 from ..conversion.coco_landmarks import make_coco, write_coco
+from ..conversion.release_layout import IMAGES_DIR, annotation_file
 from ..datasets.synthetic_ceph_dataset import SYNTHETIC_LANDMARK_NAMES
 
 SYNTHETIC_CATEGORY_NAME = 'synthetic_ceph'
+#: File prefix of the annotation files: ``synthetic_ceph_coco_<split>_annotations.json``.
+SYNTHETIC_SET_NAME = 'synthetic_ceph'
 SYNTHETIC_SPACING_RANGE = (0.4, 0.6)
 SPLITS = ('train', 'val', 'test')
 
@@ -477,16 +480,17 @@ def generate_synthetic_dataset(out_dir,
                                width=_REF_WIDTH,
                                height=_REF_HEIGHT,
                                seed=0):
-    """Write a synthetic landmark dataset in COCO keypoint format.
+    """Write a synthetic landmark dataset in the MedSapiens release layout.
 
-    Layout::
+    Layout (the one every converted set has, read with
+    ``data_prefix=dict(img='Images/')``)::
 
         out_dir/
-            images/{split}_{index:04d}.png
-            annotations/{train,val,test}.json
+            Images/{split}_{index:04d}.png
+            synthetic_ceph_coco_{train,val,test}_annotations.json
 
-    Each JSON holds ``images`` (``id``, ``file_name`` relative to
-    ``out_dir``, ``height``, ``width``, ``spacing`` as ``[sx, sy]`` in mm),
+    Each COCO keypoint JSON holds ``images`` (``id``, ``file_name`` relative
+    to ``Images/``, ``height``, ``width``, ``spacing`` as ``[sx, sy]`` in mm),
     ``annotations`` (one per image, all keypoints visible) and a single
     category ``synthetic_ceph``. Image ids are unique across the splits.
     The same arguments always produce byte-identical files.
@@ -511,10 +515,8 @@ def generate_synthetic_dataset(out_dir,
         raise ValueError(f'image counts must be non-negative, got {counts}')
     if int(seed) < 0:
         raise ValueError(f'seed must be non-negative, got {seed}')
-    img_dir = os.path.join(out_dir, 'images')
-    ann_dir = os.path.join(out_dir, 'annotations')
+    img_dir = os.path.join(out_dir, IMAGES_DIR)
     os.makedirs(img_dir, exist_ok=True)
-    os.makedirs(ann_dir, exist_ok=True)
 
     num_kpts = len(SYNTHETIC_LANDMARK_NAMES)
     ann_files = {}
@@ -525,11 +527,11 @@ def generate_synthetic_dataset(out_dir,
             rng = _sample_rng(int(seed), split_idx, index)
             image, kpts = draw_synthetic_sample(rng, width, height)
             spacing = round(float(rng.uniform(*SYNTHETIC_SPACING_RANGE)), 4)
-            file_name = f'images/{split}_{index:04d}.png'
+            file_name = f'{split}_{index:04d}.png'
             ok, buf = cv2.imencode('.png', image)
             if not ok:
                 raise RuntimeError(f'failed to encode {file_name}')
-            with open(os.path.join(out_dir, file_name), 'wb') as f:
+            with open(os.path.join(img_dir, file_name), 'wb') as f:
                 f.write(buf.tobytes())
             images.append(dict(id=next_id, file_name=file_name, height=height, width=width,
                                spacing=[spacing, spacing]))
@@ -537,7 +539,7 @@ def generate_synthetic_dataset(out_dir,
             next_id += 1
         coco = make_coco(images, keypoints, SYNTHETIC_CATEGORY_NAME, SYNTHETIC_LANDMARK_NAMES)
         # Generated data: a rerun with the same arguments rewrites the same bytes.
-        ann_files[split] = write_coco(coco, os.path.join(ann_dir, f'{split}.json'),
+        ann_files[split] = write_coco(coco, annotation_file(out_dir, SYNTHETIC_SET_NAME, split),
                                       overwrite=True)
 
     return dict(

@@ -14,11 +14,11 @@ import os.path as osp
 import numpy as np
 import pytest
 import torch
+from conftest import derived_config, run_tool
 from mmengine.config import Config
 from mmengine.registry import init_default_scope
-
-from conftest import derived_config, run_tool
 from mmpose.registry import MODELS
+
 from mmpose_medsapiens.apis import infer_landmarks, init_landmark_model
 from mmpose_medsapiens.models import IncompleteCheckpointError, adapter_state_dict
 
@@ -61,7 +61,7 @@ def _checkpoint(trained, kind):
 
 
 def _image(synthetic_data):
-    folder = osp.join(synthetic_data, 'images')
+    folder = osp.join(synthetic_data, 'Images')
     return osp.join(folder, sorted(os.listdir(folder))[0])
 
 

@@ -7,12 +7,12 @@ import cv2
 import numpy as np
 import pytest
 import torch
+from conftest import run_tool
 from mmengine.config import Config
 from mmengine.registry import init_default_scope
 from mmpose.apis import init_model
-
-from conftest import run_tool
 from mmpose.registry import MODELS
+
 from mmpose_medsapiens.apis import infer_landmarks, write_prediction
 
 
@@ -47,9 +47,9 @@ def test_function_on_16bit_image_with_spacing(tiny_config, tiny_checkpoint, tmp_
 @pytest.mark.slow
 def test_cli_on_a_folder(tiny_config, tiny_checkpoint, synthetic_data, tmp_path):
     out = tmp_path / 'pred'
-    proc = run_tool(['tools/infer.py', osp.join(synthetic_data, 'images'), '--config',
+    proc = run_tool(['tools/infer.py', osp.join(synthetic_data, 'Images'), '--config',
                      tiny_config, '--checkpoint', tiny_checkpoint, '--out-dir', str(out)])
-    images = sorted(os.listdir(osp.join(synthetic_data, 'images')))
+    images = sorted(os.listdir(osp.join(synthetic_data, 'Images')))
     assert f'wrote {len(images)} prediction(s)' in proc.stdout
     with open(out / images[0].replace('.png', '.json')) as f:
         result = json.load(f)
@@ -59,8 +59,8 @@ def test_cli_on_a_folder(tiny_config, tiny_checkpoint, synthetic_data, tmp_path)
 
 def test_mmpose_inferencer_accepts_our_config(tiny_config, tiny_checkpoint, synthetic_data):
     from mmpose.apis import MMPoseInferencer
-    image = osp.join(synthetic_data, 'images', sorted(os.listdir(
-        osp.join(synthetic_data, 'images')))[0])
+    image = osp.join(synthetic_data, 'Images', sorted(os.listdir(
+        osp.join(synthetic_data, 'Images')))[0])
     inferencer = MMPoseInferencer(pose2d=tiny_config, pose2d_weights=tiny_checkpoint,
                                   det_model='whole_image', device='cpu')
     result = next(inferencer(image, return_vis=False))
@@ -90,11 +90,12 @@ def test_dicom_spacing_from_the_header_unless_given(tiny_config, tiny_checkpoint
 
 def test_measurements_of_a_new_image(tiny_config, tiny_checkpoint, synthetic_data, tmp_path):
     from conftest import derived_config
+
     # The tiny model's first 10 channels read as the ISBI head landmarks.
     config = derived_config(tiny_config, tmp_path / 'head.py', test_dataloader=dict(
         dataset=dict(type='ISBI2015HeadDataset')))
-    image = osp.join(synthetic_data, 'images', sorted(os.listdir(
-        osp.join(synthetic_data, 'images')))[0])
+    image = osp.join(synthetic_data, 'Images', sorted(os.listdir(
+        osp.join(synthetic_data, 'Images')))[0])
     model = init_model(config, tiny_checkpoint, device='cpu')
     result = infer_landmarks(model, image, spacing=0.1)
     got = {m['name']: m for m in result['measurements']}

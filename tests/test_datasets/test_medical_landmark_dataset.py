@@ -8,15 +8,18 @@ import pytest
 
 from mmpose_medsapiens.datasets import DatasetFormatError, SyntheticCephDataset
 
+VAL_ANN = 'synthetic_ceph_coco_val_annotations.json'
+TRAIN_ANN = 'synthetic_ceph_coco_train_annotations.json'
 
-def _build(data_root, ann_file='annotations/val.json', **kwargs):
-    return SyntheticCephDataset(data_root=data_root, ann_file=ann_file, data_prefix=dict(img=''),
-                                pipeline=[], **kwargs)
+
+def _build(data_root, ann_file=VAL_ANN, **kwargs):
+    return SyntheticCephDataset(data_root=data_root, ann_file=ann_file,
+                                data_prefix=dict(img='Images/'), pipeline=[], **kwargs)
 
 
 def test_samples_carry_per_image_calibration(synthetic_data):
     ds = _build(synthetic_data)
-    with open(osp.join(synthetic_data, 'annotations/val.json')) as f:
+    with open(osp.join(synthetic_data, VAL_ANN)) as f:
         coco = json.load(f)
     assert len(ds) == len(coco['images'])
     spacing = {img['id']: tuple(img['spacing']) for img in coco['images']}
@@ -45,7 +48,7 @@ def test_dataset_spacing_is_the_fallback(synthetic_data, tmp_path):
 
 
 def _load(root):
-    with open(osp.join(root, 'annotations/val.json')) as f:
+    with open(osp.join(root, VAL_ANN)) as f:
         return json.load(f)
 
 
@@ -57,7 +60,7 @@ def _write(tmp_path, coco, text=None):
 
 def _damaged_copy(root, img, tmp_path, damage):
     """Point ``img`` at a damaged copy of its file (absolute path in tmp)."""
-    data = open(osp.join(root, img['file_name']), 'rb').read()
+    data = open(osp.join(root, 'Images', img['file_name']), 'rb').read()
     path = tmp_path / f'damaged_{osp.basename(img["file_name"])}'
     path.write_bytes(damage(data))
     img['file_name'] = str(path)
@@ -77,7 +80,7 @@ def _break(kind, coco, root=None, tmp_path=None):
     elif kind == 'size mismatch':
         img['width'] += 8
     elif kind == 'missing image':
-        img['file_name'] = 'images/nope.png'
+        img['file_name'] = 'nope.png'
     elif kind == 'keypoint count':
         ann['keypoints'] = ann['keypoints'][:-3]
     elif kind == 'nan':
@@ -146,19 +149,18 @@ def test_truncated_json_names_the_file(synthetic_data, tmp_path):
 
 def test_few_shot_selection_is_exact_and_deterministic(synthetic_data, tmp_path):
     ids = lambda ds: [ds[i]['img_id'] for i in range(len(ds))]  # noqa: E731
-    full = _build(synthetic_data, ann_file='annotations/train.json')
-    a = _build(synthetic_data, ann_file='annotations/train.json', num_shots=5, shot_seed=3)
-    b = _build(synthetic_data, ann_file='annotations/train.json', num_shots=5, shot_seed=3)
-    c = _build(synthetic_data, ann_file='annotations/train.json', num_shots=5, shot_seed=4)
+    full = _build(synthetic_data, ann_file=TRAIN_ANN)
+    a = _build(synthetic_data, ann_file=TRAIN_ANN, num_shots=5, shot_seed=3)
+    b = _build(synthetic_data, ann_file=TRAIN_ANN, num_shots=5, shot_seed=3)
+    c = _build(synthetic_data, ann_file=TRAIN_ANN, num_shots=5, shot_seed=4)
     assert len(a) == 5 and ids(a) == ids(b) and ids(a) != ids(c)
     assert set(ids(a)) <= set(ids(full))
     # The file's order does not matter.
-    coco = json.load(open(osp.join(synthetic_data, 'annotations/train.json')))
+    coco = json.load(open(osp.join(synthetic_data, TRAIN_ANN)))
     coco['images'].reverse()
     coco['annotations'].reverse()
     shuffled = _write(tmp_path, coco)
-    d = SyntheticCephDataset(data_root=synthetic_data, ann_file=shuffled, data_prefix=dict(img=''),
-                             pipeline=[], num_shots=5, shot_seed=3)
+    d = _build(synthetic_data, ann_file=shuffled, num_shots=5, shot_seed=3)
     assert sorted(ids(d)) == sorted(ids(a))
     with pytest.raises(DatasetFormatError, match='num_shots=99'):
-        _build(synthetic_data, ann_file='annotations/train.json', num_shots=99)
+        _build(synthetic_data, ann_file=TRAIN_ANN, num_shots=99)

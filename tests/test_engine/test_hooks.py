@@ -5,11 +5,11 @@ import os.path as osp
 
 import pytest
 import torch
+from conftest import REPO_ROOT, derived_config, run_tool
 from mmengine.config import Config
 from mmengine.registry import init_default_scope
-
-from conftest import REPO_ROOT, derived_config, run_tool
 from mmpose.registry import MODELS
+
 from mmpose_medsapiens.engine import parameter_counts
 from mmpose_medsapiens.utils import safe_torch_load
 
@@ -53,14 +53,14 @@ def test_adapter_only_checkpoints_train_test_and_log(tiny_config, tmp_path):
     out = str(tmp_path / 'test.json')
     run_tool(['tools/test.py', cfg, osp.join(work, 'iter_6.pth'), '--work-dir',
               str(tmp_path / 't'), '--out', out, '--cfg-options',
-              'test_dataloader.dataset.ann_file=annotations/val.json'])
+              'test_dataloader.dataset.ann_file=synthetic_ceph_coco_val_annotations.json'])
     with open(out) as f:
         tested = json.load(f)
     assert abs(tested['MRE_mm'] - val['MRE_mm']) < 1e-4, (tested, val)
 
 
-def test_strict_load_hook_refuses_a_checkpoint_that_leaves_tensors_unloaded(tiny_config,
-                                                                             tmp_path):
+def test_strict_load_hook_refuses_a_checkpoint_that_leaves_tensors_unloaded(
+        tiny_config, tmp_path):
     from mmengine.runner import Runner
 
     from mmpose_medsapiens.models import IncompleteCheckpointError

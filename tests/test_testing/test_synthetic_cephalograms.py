@@ -1,5 +1,5 @@
 # Copyright (c) OpenMMLab. All rights reserved.
-"""Synthetic cephalogram generator: determinism, COCO layout, landmarks."""
+"""Synthetic cephalogram generator: determinism, release layout, landmarks."""
 import json
 import os
 import os.path as osp
@@ -8,9 +8,8 @@ import cv2
 import numpy as np
 import pytest
 
-from mmpose_medsapiens.testing import (SYNTHETIC_LANDMARK_NAMES,
-                                                  draw_synthetic_sample,
-                                                  generate_synthetic_dataset)
+from mmpose_medsapiens.testing import (SYNTHETIC_LANDMARK_NAMES, draw_synthetic_sample,
+                                       generate_synthetic_dataset)
 
 K = len(SYNTHETIC_LANDMARK_NAMES)
 
@@ -99,7 +98,7 @@ def test_splits_are_independent_of_other_counts(tmp_path):
     files_b = _read_tree(tmp_path / 'b')
     for name in ('val_0000.png', 'val_0001.png', 'test_0001.png',
                  'train_0000.png'):
-        path = osp.join('images', name)
+        path = osp.join('Images', name)
         assert files_a[path] == files_b[path]
 
 
@@ -110,8 +109,9 @@ def test_coco_structure(tmp_path):
     all_img_ids, all_ann_ids = [], []
     for split, count in info['num_images'].items():
         ann_file = info[split]
-        assert ann_file == osp.join(str(tmp_path), 'annotations',
-                                    f'{split}.json')
+        # The release layout of every converted set: Images/ + <set>_coco_<split>_annotations.json.
+        assert ann_file == osp.join(str(tmp_path),
+                                    f'synthetic_ceph_coco_{split}_annotations.json')
         with open(ann_file) as f:
             coco = json.load(f)
         assert set(coco) == {'info', 'images', 'annotations', 'categories'}
@@ -126,10 +126,10 @@ def test_coco_structure(tmp_path):
 
         images = {img['id']: img for img in coco['images']}
         for i, img in enumerate(coco['images']):
-            assert img['file_name'] == f'images/{split}_{i:04d}.png'
+            assert img['file_name'] == f'{split}_{i:04d}.png'
             assert (img['width'], img['height']) == (256, 320)
             pixels = cv2.imread(
-                osp.join(str(tmp_path), img['file_name']),
+                osp.join(str(tmp_path), 'Images', img['file_name']),
                 cv2.IMREAD_UNCHANGED)
             assert pixels.dtype == np.uint8 and pixels.shape == (320, 256)
             sx, sy = img['spacing']
@@ -169,7 +169,7 @@ def test_written_image_matches_keypoints(tmp_path):
         coco = json.load(f)
     kpts = np.array(coco['annotations'][0]['keypoints']).reshape(K, 3)
     img = cv2.imread(
-        osp.join(str(tmp_path), coco['images'][0]['file_name']),
+        osp.join(str(tmp_path), 'Images', coco['images'][0]['file_name']),
         cv2.IMREAD_GRAYSCALE)
     # Landmarks sit on drawn structures: high local contrast.
     assert (_local_contrast(img, kpts[:, :2]) > 60).all()

@@ -3,28 +3,27 @@ import json
 
 import pytest
 import torch
+from conftest import run_tool
 
-from conftest import load_tool
-
-_common = load_tool('benchmarks/_common.py')
-gpu_benchmark = load_tool('benchmarks/gpu_benchmark.py')
+# Subprocess runs of the tools: left out by make test-fast.
+pytestmark = pytest.mark.slow
 
 
 @pytest.mark.skipif(torch.cuda.is_available(), reason='only refuses without CUDA')
-def test_refuses_without_cuda(tmp_path, capsys):
-    with pytest.raises(SystemExit) as exc:
-        gpu_benchmark.main(['--out-dir', str(tmp_path)])
-    assert exc.value.code == 2
-    assert 'needs a CUDA GPU' in capsys.readouterr().err
+def test_refuses_without_cuda(tmp_path):
+    proc = run_tool(['tools/benchmarks/gpu_benchmark.py', '--out-dir', str(tmp_path)],
+                    check=False)
+    assert proc.returncode == 2 and 'needs a CUDA GPU' in proc.stderr
     assert not (tmp_path / 'gpu_benchmark.json').exists()
 
 
 def test_quick_run_on_cpu(tmp_path):
-    gpu_benchmark.main(['--quick', '--out-dir', str(tmp_path)])
+    run_tool(['tools/benchmarks/gpu_benchmark.py', '--quick', '--out-dir', str(tmp_path)])
     with open(tmp_path / 'gpu_benchmark.json') as f:
         saved = json.load(f)
     model, data = saved['results']['model'], saved['results']['data']
-    d, layers = _common.QUICK_ARCH['embed_dims'], _common.QUICK_ARCH['num_layers']
+    arch = saved['settings']['arch']
+    d, layers = arch['embed_dims'], arch['num_layers']
     assert model['trainable_params'] == layers * (4 * (d + 3 * d) + 8 * (d + d))
     for key in ('train_img_per_s', 'infer_lora_img_per_s', 'infer_merged_img_per_s'):
         assert model[key] > 0

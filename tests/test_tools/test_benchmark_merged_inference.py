@@ -1,18 +1,19 @@
 """tools/benchmarks/merged_inference.py: quick run, merge equivalence and report."""
 import json
 
-from conftest import load_tool
+import pytest
+from conftest import run_tool
 
-_common = load_tool('benchmarks/_common.py')
-merged_inference = load_tool('benchmarks/merged_inference.py')
+# Subprocess runs of the tools: left out by make test-fast.
+pytestmark = pytest.mark.slow
 
 
 def test_quick_run_merged_matches_unmerged(tmp_path):
-    merged_inference.main(['--quick', '--out-dir', str(tmp_path)])
+    run_tool(['tools/benchmarks/merged_inference.py', '--quick', '--out-dir', str(tmp_path)])
     with open(tmp_path / 'merged_inference.json') as f:
         saved = json.load(f)
     results = saved['results']
-    assert set(results['variants']) == set(merged_inference.VARIANTS)
+    assert set(results['variants']) == {'plain', 'merged', 'lora', 'mmpretrain_lora'}
     # Merging and mmpretrain's wrapper compute the same function as our LoRA...
     assert results['merged_vs_unmerged_max_abs_diff'] < 1e-4
     assert results['mmpretrain_vs_lora_max_abs_diff'] < 1e-4
@@ -28,13 +29,4 @@ def test_quick_run_merged_matches_unmerged(tmp_path):
         assert abs(row['vs_plain'] - 0.5 * (per_round[(repeats - 1) // 2]
                                             + per_round[repeats // 2])) < 1e-9
     assert results['variants']['plain']['vs_plain'] == 1.0
-    assert results['goal_met'] == (results['variants']['merged']['vs_plain'] <= 1.01)
-
-
-def test_built_variants_are_plain_after_merge():
-    import torch.nn as nn
-    models = merged_inference.build_variants(_common.QUICK_ARCH, (64, 48))
-    assert not models['merged'].lora_modules()
-    assert type(models['merged'].layers[0].attn.qkv) is nn.Linear
-    assert len(models['lora'].lora_modules()) == 2 * _common.QUICK_ARCH['num_layers']
-    assert not any(m.training for m in models.values())
+    assert len(results['per_round_merged_vs_plain']) == repeats

@@ -1,14 +1,17 @@
 """tools/benchmarks/real_hand.py on a tiny copy laid out like the real hand set."""
 import json
 import os.path as osp
+import re
+import shutil
 
 import cv2
 import numpy as np
 import pytest
+from conftest import run_tool, start_tool
 
-from conftest import load_tool
-
-real_hand = load_tool('benchmarks/real_hand.py')
+# Subprocess runs of the tools: left out by make test-fast.
+pytestmark = pytest.mark.slow
+SCRIPT = 'tools/benchmarks/real_hand.py'
 
 # DonggeJia/SpatialConfiguration-Net: dataset/{train,valid,test}/<id>.jpg;
 # Payer's setup/all.csv: "id,x0,y0,...,x36,y36" rows, no header, more ids than images.
@@ -34,11 +37,14 @@ def hand_copy(tmp_path):
     return root
 
 
-@pytest.mark.slow
 def test_quick_run_goes_through_every_step(hand_copy, tmp_path):
-    result = real_hand.main([str(hand_copy), '--quick', '--epochs', '3',
-                             '--max-train-minutes', '0', '--work-dir', str(tmp_path / 'w'),
-                             '--out-dir', str(tmp_path / 'out')])
+    proc = run_tool([SCRIPT, str(hand_copy), '--quick', '--epochs', '3',
+                     '--max-train-minutes', '0', '--work-dir', str(tmp_path / 'w'),
+                     '--out-dir', str(tmp_path / 'out')])
+    assert 'x the box-frame mean-shape baseline' in proc.stdout
+    with open(tmp_path / 'out' / 'real_hand.json') as f:
+        saved = json.load(f)
+    result = saved['results']
     assert result['images'] == dict(train=4, val=1, test=2)
     # The time limit (0 min) stops training after the first epoch.
     assert result['epochs_run'] == 1 and result['stopped_by_time_limit']
@@ -49,17 +55,25 @@ def test_quick_run_goes_through_every_step(hand_copy, tmp_path):
         assert set(result[key]) >= {'MRE_mm', 'SDR_2mm', 'SDR_4mm', 'SDR_10mm'}
     assert result['mre_ratio_to_box_baseline'] == pytest.approx(
         result['model']['MRE_mm'] / result['mean_shape_baseline_box']['MRE_mm'])
-    with open(tmp_path / 'out' / 'real_hand.json') as f:
-        saved = json.load(f)
-    assert saved['results']['timings_s']['total_s'] > 0
+    assert result['timings_s']['total_s'] > 0
     assert saved['settings']['config'] == 'configs/cpu_tiny_hand.py'
 
 
 def test_missing_inputs_are_named(hand_copy, tmp_path):
-    (hand_copy / 'setup' / 'all.csv').unlink()
-    with pytest.raises(SystemExit, match=r'No landmark table in .*setup/all\.csv'):
-        real_hand.main([str(hand_copy), '--quick', '--work-dir', str(tmp_path)])
-    (hand_copy / 'all.csv').write_text('')
-    (hand_copy / 'dataset' / 'valid').rename(hand_copy / 'dataset' / 'val')
-    with pytest.raises(SystemExit, match=r'No val image folder .*dataset/valid'):
-        real_hand.main([str(hand_copy), '--quick', '--work-dir', str(tmp_path)])
+    no_table = tmp_path / 'no_table'
+    shutil.copytree(hand_copy, no_table)
+    (no_table / 'setup' / 'all.csv').unlink()
+    # The table at the other place it may be, but a split folder misnamed.
+    no_valid = tmp_path / 'no_valid'
+    shutil.copytree(hand_copy, no_valid)
+    shutil.move(str(no_valid / 'setup' / 'all.csv'), str(no_valid / 'all.csv'))
+    (no_valid / 'dataset' / 'valid').rename(no_valid / 'dataset' / 'val')
+    # Both stop right after the imports, so they run side by side.
+    procs = [start_tool([SCRIPT, str(root), '--quick', '--work-dir', str(tmp_path / 'w')])
+             for root in (no_table, no_valid)]
+    err_table, err_valid = [proc.communicate(timeout=600)[1] for proc in procs]
+    code_table, code_valid = [proc.returncode for proc in procs]
+    assert code_table == 1 and re.search(r'error: No landmark table in .*setup/all\.csv',
+                                         err_table), err_table[-2000:]
+    assert code_valid == 1 and re.search(r'error: No val image folder .*dataset/valid',
+                                         err_valid), err_valid[-2000:]

@@ -5,7 +5,6 @@ import os
 import os.path as osp
 
 import pytest
-
 from conftest import run_tool
 
 pytestmark = pytest.mark.slow
@@ -39,7 +38,7 @@ def test_export_refuses_to_overwrite(udp_config, fitted_udp_checkpoint, exported
 def test_infer_with_onnxruntime_writes_what_pytorch_writes(udp_config, fitted_udp_checkpoint,
                                                            exported, calibration,
                                                            synthetic_data, tmp_path):
-    images = osp.join(synthetic_data, 'images')
+    images = osp.join(synthetic_data, 'Images')
     first = sorted(os.listdir(images))[0]
     outputs = {}
     for backend, ckpt in (('pytorch', fitted_udp_checkpoint), ('onnxruntime', exported)):
@@ -62,11 +61,11 @@ def test_infer_with_onnxruntime_writes_what_pytorch_writes(udp_config, fitted_ud
 def test_a_calibration_of_another_model_is_an_error(tiny_config, udp_config, exported,
                                                     synthetic_data, tmp_path):
     path = tmp_path / 'other.json'
-    from mmpose_medsapiens.evaluation.landmark_uncertainty import ConformalCalibration
+    from mmpose_medsapiens.evaluation.functional import ConformalCalibration
     ConformalCalibration([1.0] * 10, [1.0] * 10, 0.9, [str(k) for k in range(10)],
                          '0123456789abcdef', [9] * 10).dump(str(path))
-    image = osp.join(synthetic_data, 'images', sorted(os.listdir(
-        osp.join(synthetic_data, 'images')))[0])
+    image = osp.join(synthetic_data, 'Images', sorted(os.listdir(
+        osp.join(synthetic_data, 'Images')))[0])
     proc = run_tool(['tools/infer.py', image, '--config', udp_config, '--checkpoint', exported,
                      '--uncertainty', str(path), '--out-dir', str(tmp_path / 'o')], check=False)
     assert proc.returncode != 0

@@ -22,9 +22,6 @@ set's spacing) and compared with ``(ii)``; the target heatmaps are compared
 too (for information: the cache shifts the crop by a fraction of an input
 pixel, image and landmarks alike).
 
-Goal: ``(iii)`` runs at least 5x the samples/s of ``(i)`` with landmark
-targets within 0.05 mm of ``(ii)``.
-
 Usage:
     python tools/benchmarks/data_pipeline_throughput.py [--out-dir DIR] [--quick] \
         [--num-images 6] [--repeats 3] [--seed 0] [--keep-data DIR]
@@ -37,17 +34,23 @@ import shutil
 import tempfile
 import time
 
-import _common
 import cv2
 import numpy as np
+from mmengine.config import Config
+from mmengine.dataset import Compose
+from mmpose.registry import DATASETS, TRANSFORMS
 
-from mmpose_medsapiens.testing import LEG_ANN_NAME, LEG_FULL_SIZE, write_leg_set
+import mmpose_medsapiens  # noqa: F401  (registers datasets and transforms)
+from mmpose_medsapiens.conversion import build_working_resolution_cache
+from mmpose_medsapiens.testing import (LEG_ANN_NAME, LEG_FULL_SIZE, base_parser, median,
+                                       print_table, time_interleaved, write_json, write_leg_set)
 
 NAME = 'data_pipeline_throughput'
-CONFIG = osp.join(_common.REPO_ROOT, 'configs', 'medsapiens_legs.py')
+REPO_ROOT = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
+CONFIG = osp.join(REPO_ROOT, 'configs', 'medsapiens_legs.py')
 QUICK_SIZE = (958, 2250)
-MAX_LANDMARK_DIFF_MM = 0.05
-MIN_SPEEDUP = 5.0
+
+
 # ------------------------------------------------------------------ checking
 def landmarks_mm(sample, spacing, size, flip_indices, use_udp=False):
     """Map packed input-space keypoints back to mm of the unflipped image.
@@ -93,7 +96,7 @@ def _check_values(sample, dataset, index, flip_indices, use_udp):
 
 # ---------------------------------------------------------------------- main
 def parse_args(argv=None):
-    parser = _common.base_parser(__doc__.splitlines()[0])
+    parser = base_parser(__doc__.splitlines()[0])
     parser.add_argument('--num-images', type=int, default=None,
                         help='synthetic images (default 6; 2 with --quick)')
     parser.add_argument('--repeats', type=int, default=None,
@@ -113,13 +116,6 @@ def parse_args(argv=None):
 def main(argv=None):
     """Run the benchmark; return its results dict."""
     args = parse_args(argv)
-    import mmpose_medsapiens  # noqa: F401  (registers datasets and transforms)
-    from mmengine.config import Config
-    from mmengine.dataset import Compose
-
-    from mmpose.registry import DATASETS, TRANSFORMS
-    from mmpose_medsapiens.conversion import build_working_resolution_cache
-
     cv2.setNumThreads(args.threads)
     num_images = args.num_images or (2 if args.quick else 6)
     repeats = args.repeats or (1 if args.quick else 3)
@@ -146,8 +142,9 @@ def main(argv=None):
         gen_s = time.perf_counter() - t0
 
         def dataset(root):
-            return DATASETS.build(dict(type=train_ds.type, data_root=root + '/', ann_file=LEG_ANN_NAME,
-                                       data_prefix=dict(img='Images/'), pipeline=[]))
+            return DATASETS.build(dict(type=train_ds.type, data_root=root + '/',
+                                       ann_file=LEG_ANN_NAME, data_prefix=dict(img='Images/'),
+                                       pipeline=[]))
 
         def compose(transforms):
             return Compose([TRANSFORMS.build(t) for t in transforms])
@@ -184,8 +181,8 @@ def main(argv=None):
             # One sample of every variant per round, the order rotating, so
             # all variants see the same load; checks run outside the timing.
             order = names[k % 3:] + names[:k % 3]
-            got = _common.time_interleaved({n: functools.partial(run, n, k) for n in order},
-                                           repeats=1, warmup=0)
+            got = time_interleaved({n: functools.partial(run, n, k) for n in order},
+                                   repeats=1, warmup=0)
             for name in names:
                 times[name] += got[name]
             ref_mm, ref_heat = _check_values(outputs[reference], source, k % num_images,
@@ -200,41 +197,39 @@ def main(argv=None):
         if not args.keep_data:
             shutil.rmtree(work, ignore_errors=True)
 
-    base = _common.median(times['(i) LoadImage'])
+    base = median(times['(i) LoadImage'])
     rows = []
     for name, (ds, _) in variants.items():
         width, height = (int(v) for v in ds.get_data_info(0)['raw_ann_info']['bbox'][2:])
-        med = _common.median(times[name])
+        med = median(times[name])
         rows.append(dict(variant=name, image=f'{width}x{height}',
                          ms_per_sample=1e3 * med, samples_per_s=1.0 / med,
                          speedup_vs_i=base / med, max_landmark_diff_mm=max_mm[name],
                          max_heatmap_diff=max_heat[name]))
     title = (f'{NAME}: {num_images} images {size[0]}x{size[1]} 16-bit, {repeats} passes, '
              f'median per sample ({len(times[reference])} samples per variant)')
-    _common.print_table(rows, list(rows[0]), title)
+    print_table(rows, list(rows[0]), title)
     speedup = rows[2]['speedup_vs_i']
     worst_mm = max(max_mm.values())
     print(f'cache build: {summary["seconds"]:.2f} s for {summary["num_images"]} images '
           f'({summary["seconds"] / summary["num_images"]:.2f} s/image, scale '
           f'{summary["scale_min"]:.4f}-{summary["scale_max"]:.4f}); synthetic set: '
           f'{gen_s:.1f} s; timing: {bench_s:.1f} s')
-    met = speedup >= MIN_SPEEDUP and worst_mm < MAX_LANDMARK_DIFF_MM
-    print(f'GOAL {"MET" if met else "MISSED"}: (iii) {speedup:.2f}x the samples/s of (i) '
-          f'(goal >= {MIN_SPEEDUP:g}x); max landmark difference {worst_mm:.2e} mm '
-          f'(goal < {MAX_LANDMARK_DIFF_MM:g} mm)')
+    print(f'(iii) runs at {speedup:.2f}x the samples/s of (i); max landmark difference '
+          f'{worst_mm:.2e} mm')
     results = dict(
         variants=rows, speedup_cache_vs_loadimage=speedup, max_landmark_diff_mm=worst_mm,
-        goal_met=met, cache_build_s=summary['seconds'],
+        cache_build_s=summary['seconds'],
         cache_build_s_per_image=summary['seconds'] / summary['num_images'],
         cache_scale=[summary['scale_min'], summary['scale_max']],
         cache_sizes=[list(s) for s in summary['sizes']], synthetic_set_s=gen_s,
         timing_s=bench_s, times_s={k: v for k, v in times.items()})
-    settings = dict(config=osp.relpath(CONFIG, _common.REPO_ROOT), quick=args.quick,
+    settings = dict(config=osp.relpath(CONFIG, REPO_ROOT), quick=args.quick,
                     num_images=num_images, repeats=repeats, image_size=list(size),
                     input_size=list(affine['input_size']), use_udp=use_udp, padding=padding,
                     seed=args.seed,
                     opencv_threads=args.threads)
-    _common.write_json(args.out_dir, NAME, settings, results)
+    write_json(args.out_dir, NAME, settings, results)
     return results
 
 

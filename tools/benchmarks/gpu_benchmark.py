@@ -32,18 +32,28 @@ import sys
 import tempfile
 import time
 
-import _common
-from mmpose_medsapiens.testing import LEG_ANN_NAME, write_leg_set
+import torch
+from mmengine.config import Config
+from mmengine.dataset import pseudo_collate
+from mmengine.registry import init_default_scope
+from mmpose.registry import DATASETS
+
+import mmpose_medsapiens  # noqa: F401  (registers datasets, transforms and models)
+from mmpose_medsapiens.engine import BackboneAmpOptimWrapper, CPUAmpOptimWrapper
+from mmpose_medsapiens.models import SapiensViT
+from mmpose_medsapiens.testing import (LEG_ANN_NAME, QUICK_ARCH, base_parser, print_table,
+                                       sync_device, write_json, write_leg_set)
 
 NAME = 'gpu_benchmark'
-CONFIG = osp.join(_common.REPO_ROOT, 'configs', 'medsapiens_legs.py')
+REPO_ROOT = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
+CONFIG = osp.join(REPO_ROOT, 'configs', 'medsapiens_legs.py')
 
 
 def get_settings(quick: bool) -> dict:
     """Model, timing and data-loading settings of a full or ``--quick`` run."""
     if quick:
         return dict(
-            device='cpu', arch=_common.QUICK_ARCH, img_size=(64, 48), train_batch=2, train_warmup=1,
+            device='cpu', arch=QUICK_ARCH, img_size=(64, 48), train_batch=2, train_warmup=1,
             train_iters=2, infer_batch=2, infer_warmup=1, infer_iters=2,
             image_wh=(120, 280), num_images=2, data_batch=2, data_samples=8, num_workers=2)
     return dict(
@@ -55,14 +65,6 @@ def get_settings(quick: bool) -> dict:
 # --------------------------------------------------------------------- data
 def benchmark_data_pipeline(settings: dict) -> dict:
     """Samples/s of the legs training pipeline through a multi-worker DataLoader."""
-    import torch
-    from mmengine.config import Config
-    from mmengine.dataset import pseudo_collate
-    from mmengine.registry import init_default_scope
-
-    import mmpose_medsapiens  # noqa: F401  (registers datasets and transforms)
-    from mmpose.registry import DATASETS
-
     width, height = settings['image_wh']
     batch = settings['data_batch']
     # One extra batch: the first one also pays for starting the workers.
@@ -101,14 +103,12 @@ def benchmark_data_pipeline(settings: dict) -> dict:
 
 # -------------------------------------------------------------------- model
 def _reset_peak(device: str) -> None:
-    import torch
     if device == 'cuda':
         torch.cuda.empty_cache()
         torch.cuda.reset_peak_memory_stats()
 
 
 def _peak_mib(device: str):
-    import torch
     return torch.cuda.max_memory_allocated() / 2**20 if device == 'cuda' else None
 
 
@@ -116,22 +116,16 @@ def _timed(fn, warmup: int, iters: int, device: str) -> float:
     """Seconds per call of ``fn`` after ``warmup`` untimed calls."""
     for _ in range(warmup):
         fn()
-    _common.sync_device(device)
+    sync_device(device)
     start = time.perf_counter()
     for _ in range(iters):
         fn()
-    _common.sync_device(device)
+    sync_device(device)
     return (time.perf_counter() - start) / iters
 
 
 def benchmark_model(settings: dict) -> dict:
     """Training and inference images/s and peak memory of the LoRA backbone."""
-    import torch
-
-    import mmpose_medsapiens  # noqa: F401
-    from mmpose_medsapiens.engine import BackboneAmpOptimWrapper, CPUAmpOptimWrapper
-    from mmpose_medsapiens.models import SapiensViT
-
     device = settings['device']
     h, w = settings['img_size']
     torch.manual_seed(0)
@@ -180,10 +174,9 @@ def benchmark_model(settings: dict) -> dict:
 
 
 def main(argv=None):
-    parser = _common.base_parser(__doc__.split('\n')[0])
+    parser = base_parser(__doc__.split('\n')[0])
     args = parser.parse_args(argv)
 
-    import torch
     if not args.quick and not torch.cuda.is_available():
         print('gpu_benchmark: this benchmark needs a CUDA GPU and none is available; '
               'refusing to run (use --quick for a CPU smoke run of the script).',
@@ -201,7 +194,7 @@ def main(argv=None):
     device_name = torch.cuda.get_device_name(0) if settings['device'] == 'cuda' else 'CPU'
     arch_name = settings['arch'] if isinstance(settings['arch'], str) else 'tiny'
     h, w = settings['img_size']
-    _common.print_table(
+    print_table(
         [dict(measure='train (fwd+bwd+AdamW)', batch=settings['train_batch'],
               img_per_s=model['train_img_per_s'], peak_mem_mib=model['train_peak_mem_mib']),
          dict(measure='inference, LoRA unmerged', batch=settings['infer_batch'],
@@ -213,7 +206,7 @@ def main(argv=None):
         ['measure', 'batch', 'img_per_s', 'peak_mem_mib'],
         title=f'{arch_name} + LoRA @ {h}x{w} (h x w), bf16 autocast, {device_name} '
               f'(backbone only: no HeatmapHead in the training step)')
-    _common.print_table(
+    print_table(
         [dict(pipeline='medsapiens_legs train', image_wh='x'.join(map(str, data['image_wh'])),
               num_workers=data['num_workers'], samples=data['samples'],
               samples_per_s=data['samples_per_s'], first_batch_s=data['first_batch_s'])],
@@ -226,7 +219,7 @@ def main(argv=None):
     print(f'wall time: {wall_s:.1f} s')
 
     results = dict(model=model, data=data, device=device_name, wall_s=wall_s)
-    _common.write_json(args.out_dir, NAME, dict(settings, quick=args.quick), results)
+    write_json(args.out_dir, NAME, dict(settings, quick=args.quick), results)
     return results
 
 

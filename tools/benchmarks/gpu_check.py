@@ -6,10 +6,11 @@ removed, on textured synthetic radiographs written in the release layout.
 Through mmengine's real ``Runner``:
 
 * a few train iterations in fp32 (TF32 on, as the config allows and
-  ``tools/train.py`` applies), bf16 and fp16 (``--amp``'s wrappers): loss finite, LoRA and head weights moved, frozen
-  weights bit-identical (compared by per-tensor float64 sums, which cost no
-  GPU memory); fp16 gets enough iterations past the dynamic loss scaler's
-  first overflow skips, and the skips are counted;
+  ``tools/train.py`` applies), bf16 and fp16 (``--amp``'s wrappers): loss
+  finite, LoRA and head weights moved, frozen weights bit-identical
+  (compared by per-tensor float64 sums, which cost no GPU memory); fp16
+  gets enough iterations past the dynamic loss scaler's first overflow
+  skips, and the skips are counted;
 * peak GPU memory (``torch.cuda.max_memory_allocated``) and train / test
   images per second of each (test: the real test loop with the metric, the
   backbone in the mode's precision);
@@ -27,7 +28,10 @@ bf16 and fp32 only, gloo instead of NCCL, to check the script in the suite).
 Usage:
     python tools/benchmarks/gpu_check.py [--quick] [--out-dir DIR]
 """
+import contextlib
 import copy
+import gc
+import json
 import math
 import os
 import os.path as osp
@@ -35,18 +39,35 @@ import subprocess
 import sys
 import tempfile
 import time
-import traceback
 
-import _common
+import cv2
+import numpy as np
+import torch
+from mmengine.config import Config
+from mmengine.dataset import pseudo_collate
+from mmengine.hooks import Hook
+from mmengine.registry import init_default_scope
+from mmengine.runner import Runner
+from mmpose.registry import DATASETS
+
+import mmpose_medsapiens  # noqa: F401  (registers the plugin)
+from mmpose_medsapiens.apis import init_landmark_model
+from mmpose_medsapiens.deploy import DecodedLandmarkModel, OnnxLandmarkModel, export_onnx
+from mmpose_medsapiens.engine import apply_amp
+from mmpose_medsapiens.models import adapter_state_dict
+from mmpose_medsapiens.testing import (QUICK_ARCH, base_parser, check_detail, print_table,
+                                       run_check, sync_device, write_blank_landmark_set, write_json)
+from mmpose_medsapiens.utils import apply_tf32
 
 NAME = 'gpu_check'
-CONFIG = osp.join(_common.REPO_ROOT, 'configs', 'sapiens_lora_head.py')
+REPO_ROOT = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
+CONFIG = osp.join(REPO_ROOT, 'configs', 'sapiens_lora_head.py')
 
 
 def get_settings(quick: bool) -> dict:
     """Sizes, iterations and precisions of a full or ``--quick`` run."""
     if quick:
-        return dict(device='cpu', arch=_common.QUICK_ARCH, input_size=(64, 80),
+        return dict(device='cpu', arch=QUICK_ARCH, input_size=(64, 80),
                     heatmap_size=(16, 20), image_wh=(120, 150), num_train=8, num_test=4,
                     modes=dict(fp32=3, bf16=3), warmup=1, batch=2, ddp_backend='gloo')
     return dict(device='cuda', arch=None, input_size=None, heatmap_size=None,
@@ -61,10 +82,6 @@ def write_data(root: str, settings: dict, num_keypoints: int) -> None:
     Textures, not blank images: flat inputs give flat heatmaps, whose argmax
     is decided by rounding.
     """
-    import cv2
-    import numpy as np
-
-    from mmpose_medsapiens.testing import write_blank_landmark_set
     w, h = settings['image_wh']
     for split, count in (('train', settings['num_train']), ('val', settings['num_test']),
                          ('test', settings['num_test'])):
@@ -80,7 +97,6 @@ def write_data(root: str, settings: dict, num_keypoints: int) -> None:
 
 def build_config(root: str, settings: dict, work_dir: str):
     """The shipped config, pretrained ``init_cfg`` removed, pointed at ``root``."""
-    from mmengine.config import Config
     cfg = Config.fromfile(CONFIG)
     cfg.model.backbone.pop('init_cfg', None)
     if settings['arch'] is not None:  # --quick: shrink the model, keep the recipe
@@ -116,18 +132,12 @@ def build_config(root: str, settings: dict, work_dir: str):
 # ------------------------------------------------------------------ training
 def _checksums(params):
     """Per-tensor float64 sums: equal sums for bit-equal weights, no copies kept."""
-    import torch
     return {n: (p.detach().double().sum().item(), p.detach().double().abs().sum().item())
             for n, p in params}
 
 
 def train_mode(cfg, mode: str, iters: int, settings: dict, trained=None) -> dict:
     """Train ``iters`` iterations in ``mode``, measure and check; ``trained(runner)`` after."""
-    import torch
-    from mmengine.hooks import Hook
-    from mmengine.runner import Runner
-
-    from mmpose_medsapiens.engine import apply_amp
     device = settings['device']
     cfg = copy.deepcopy(cfg)
     cfg.work_dir = osp.join(cfg.work_dir, mode)
@@ -152,11 +162,11 @@ def train_mode(cfg, mode: str, iters: int, settings: dict, trained=None) -> dict
                 torch.cuda.reset_peak_memory_stats()
 
         def before_train_iter(self, runner, batch_idx, data_batch=None):
-            _common.sync_device(device)
+            sync_device(device)
             self.start = time.perf_counter()
 
         def after_train_iter(self, runner, batch_idx, data_batch=None, outputs=None):
-            _common.sync_device(device)
+            sync_device(device)
             record['times'].append(time.perf_counter() - self.start)
             record['losses'].append(float(outputs['loss'].detach()))
             scaler = getattr(runner.optim_wrapper, 'loss_scaler', None)
@@ -183,7 +193,8 @@ def train_mode(cfg, mode: str, iters: int, settings: dict, trained=None) -> dict
         wrapper=type(runner.optim_wrapper).__name__,
         loss_first=record['losses'][0], loss_last=record['losses'][-1],
         loss_finite=all(math.isfinite(v) for v in record['losses']),
-        lora_moved=f'{len(moved & lora)}/{len(lora)}', head_moved=f'{len(moved & head)}/{len(head)}',
+        lora_moved=f'{len(moved & lora)}/{len(lora)}',
+        head_moved=f'{len(moved & head)}/{len(head)}',
         frozen_unchanged=frozen_now == probe.frozen, scaler_skips=skips if scales else None,
         train_img_per_s=settings['batch'] * len(timed) / sum(timed), train_peak_mib=peak)
     result['ok'] = bool(result['loss_finite'] and lora and moved >= lora and moved >= head
@@ -196,20 +207,17 @@ def train_mode(cfg, mode: str, iters: int, settings: dict, trained=None) -> dict
 
 def test_mode(runner, mode: str, settings: dict) -> dict:
     """Images/s of the real test loop, the backbone in the mode's precision."""
-    import contextlib
-
-    import torch
     device = settings['device']
     if device == 'cuda':
         torch.cuda.reset_peak_memory_stats()
     context = (runner.optim_wrapper.optim_context(runner.model) if mode != 'fp32'
                else contextlib.nullcontext())
     runner.test_loop.run()  # warm-up: workers, kernels, allocator
-    _common.sync_device(device)
+    sync_device(device)
     start = time.perf_counter()
     with context:
         metrics = runner.test_loop.run()
-    _common.sync_device(device)
+    sync_device(device)
     seconds = time.perf_counter() - start
     return dict(test_img_per_s=settings['num_test'] / seconds,
                 test_peak_mib=torch.cuda.max_memory_allocated() / 2**20 if device == 'cuda'
@@ -221,14 +229,13 @@ def run_tool(args, env=None, timeout=600):
     """Run a repository tool like a user; returns (ok, its whole output)."""
     command = ['bash', *args] if args[0].endswith('.sh') else [sys.executable, *args]
     full_env = dict(os.environ, PYTHON=sys.executable, **(env or {}))
-    proc = subprocess.run(command, cwd=_common.REPO_ROOT, env=full_env, capture_output=True,
+    proc = subprocess.run(command, cwd=REPO_ROOT, env=full_env, capture_output=True,
                           text=True, timeout=timeout)
     return proc.returncode == 0, proc.stdout + proc.stderr
 
 
 def check_test_tool(config: str, checkpoint: str, folder: str, settings: dict) -> dict:
     """Calibrate the uncertainty on the val split, then tools/test.py with heatmaps and it."""
-    import json
     device = 'cuda:0' if settings['device'] == 'cuda' else 'cpu'
     calibration = osp.join(folder, 'calibration.json')
     ok, out = run_tool(['tools/analysis/calibrate_uncertainty.py', config, checkpoint,
@@ -263,15 +270,6 @@ def check_onnx(config: str, checkpoint: str, folder: str, settings: dict) -> dic
     counted; every other landmark must agree within 0.05 px, and there must
     be at least one.
     """
-    import numpy as np
-    import torch
-    from mmengine.config import Config
-    from mmengine.dataset import pseudo_collate
-    from mmengine.registry import init_default_scope
-
-    from mmpose.registry import DATASETS
-    from mmpose_medsapiens.apis import init_landmark_model
-    from mmpose_medsapiens.deploy import DecodedLandmarkModel, OnnxLandmarkModel, export_onnx
     device = 'cuda:0' if settings['device'] == 'cuda' else 'cpu'
     tf32 = torch.backends.cuda.matmul.allow_tf32, torch.backends.cudnn.allow_tf32
     torch.backends.cuda.matmul.allow_tf32 = torch.backends.cudnn.allow_tf32 = False
@@ -314,9 +312,6 @@ def check_onnx(config: str, checkpoint: str, folder: str, settings: dict) -> dic
 
 def check_adapter_checkpoint(model, folder: str) -> dict:
     """An adapter-only file from the model on its device, loaded where no GPU is seen."""
-    import torch
-
-    from mmpose_medsapiens.models import adapter_state_dict
     path = osp.join(folder, 'adapter_only.pth')
     state = adapter_state_dict(model)
     torch.save(state, path)
@@ -344,40 +339,19 @@ def check_ddp(config: str, folder: str, settings: dict) -> dict:
 # -------------------------------------------------------------------- main
 def _free_memory(device: str) -> None:
     """Collect a dropped runner (its hooks hold reference cycles) and its GPU memory."""
-    import gc
-
-    import torch
     gc.collect()
     if device == 'cuda':
         torch.cuda.empty_cache()
 
 
-def _guarded(results: dict, name: str, fn, *args):
-    """Run one check; an exception is that check's failure, not the script's end."""
-    start = time.perf_counter()
-    try:
-        results[name] = fn(*args)
-    except Exception as e:  # noqa: BLE001 - every failure is reported in the table
-        results[name] = dict(ok=False, error=f'{type(e).__name__}: {e}',
-                             traceback=traceback.format_exc()[-2000:])
-    results[name].setdefault('seconds', time.perf_counter() - start)
-    return results[name]
-
-
 def main(argv=None):
-    parser = _common.base_parser(__doc__.split('\n')[0])
+    parser = base_parser(__doc__.split('\n')[0])
     args = parser.parse_args(argv)
 
-    import torch
     if not args.quick and not torch.cuda.is_available():
         print('gpu_check: this check needs a CUDA GPU and none is available; refusing to run '
               '(use --quick for a CPU run of the script).', file=sys.stderr)
         raise SystemExit(2)
-    from mmengine.registry import init_default_scope
-
-    import mmpose_medsapiens  # noqa: F401
-    from mmpose.registry import DATASETS
-    from mmpose_medsapiens.utils import apply_tf32
     start = time.perf_counter()
     settings = get_settings(args.quick)
     results = dict(modes={})
@@ -396,28 +370,28 @@ def main(argv=None):
         for mode, iters in settings['modes'].items():
             _free_memory(settings['device'])  # the previous mode's model and optimizer
             # The fp32 model, still on its device, writes the adapter-only checkpoint.
-            trained = None if mode != 'fp32' else lambda runner: _guarded(
+            trained = None if mode != 'fp32' else lambda runner: run_check(
                 results, 'adapter_checkpoint', check_adapter_checkpoint, runner.model, folder)
-            _guarded(results['modes'], mode, train_mode, cfg, mode, iters, settings, trained)
+            run_check(results['modes'], mode, train_mode, cfg, mode, iters, settings, trained)
             results['modes'][mode].setdefault('mode', mode)
         _free_memory(settings['device'])
         results.setdefault('adapter_checkpoint', dict(ok=False, error='no fp32 model'))
         checkpoint = osp.join(cfg.work_dir, 'fp32', f'iter_{settings["modes"]["fp32"]}.pth')
         if results['modes'].get('fp32', {}).get('ok'):
-            _guarded(results, 'test_tool', check_test_tool, config, checkpoint, folder, settings)
-            _guarded(results, 'onnx', check_onnx, config, checkpoint, folder, settings)
+            run_check(results, 'test_tool', check_test_tool, config, checkpoint, folder, settings)
+            run_check(results, 'onnx', check_onnx, config, checkpoint, folder, settings)
         else:
             results['test_tool'] = results['onnx'] = dict(ok=False, error='no fp32 checkpoint')
-        _guarded(results, 'ddp', check_ddp, config, folder, settings)
+        run_check(results, 'ddp', check_ddp, config, folder, settings)
         torch.backends.cuda.matmul.allow_tf32, torch.backends.cudnn.allow_tf32 = flags
     results['wall_s'] = time.perf_counter() - start
     results['device'] = torch.cuda.get_device_name(0) if settings['device'] == 'cuda' else 'CPU'
     checks = {f'train {m}': r['ok'] for m, r in results['modes'].items()}
-    checks.update({k: results[k]['ok'] for k in ('adapter_checkpoint', 'test_tool', 'onnx',
-                                                   'ddp')})
+    checks.update({k: results[k]['ok']
+                   for k in ('adapter_checkpoint', 'test_tool', 'onnx', 'ddp')})
     results['ok'] = all(checks.values())
 
-    _common.print_table(
+    print_table(
         [{k: r.get(k, '') for k in ('mode', 'wrapper', 'dtype', 'iters', 'loss_first',
                                     'loss_last', 'lora_moved', 'head_moved', 'frozen_unchanged',
                                     'scaler_skips', 'train_img_per_s', 'train_peak_mib',
@@ -429,10 +403,10 @@ def main(argv=None):
         title=f'Training and testing, {results["device"]}, batch {settings["batch"]}, '
               f'TF32 {"on" if results["tf32"] else "off"} for float32 work')
     onnx = results['onnx']
-    _common.print_table(
-        [dict(check=name, ok=ok, detail=_detail(results[name.split(' ')[0]]
-                                                if not name.startswith('train') else
-                                                results['modes'][name.split(' ')[1]]))
+    print_table(
+        [dict(check=name, ok=ok,
+              detail=check_detail(results[name.split(' ')[0]] if not name.startswith('train')
+                                  else results['modes'][name.split(' ')[1]]))
          for name, ok in checks.items()],
         ['check', 'ok', 'detail'], title='Checks')
     if 'score_max_rel_diff' in onnx:
@@ -442,19 +416,10 @@ def main(argv=None):
               f'median {onnx["keypoint_median_diff_px"]:.2e} px, max '
               f'{onnx["keypoint_max_diff_px"]:.3g} px')
     print(f'wall time: {results["wall_s"]:.1f} s; all checks passed: {results["ok"]}')
-    _common.write_json(args.out_dir, NAME, dict(settings, quick=args.quick), results)
+    write_json(args.out_dir, NAME, dict(settings, quick=args.quick), results)
     if not results['ok']:
         raise SystemExit(1)
     return results
-
-
-def _detail(result: dict) -> str:
-    """One line of what a check found, errors first."""
-    if 'error' in result:
-        return result['error'][:160]
-    skip = {'ok', 'output', 'traceback', 'mode'}
-    return ', '.join(f'{k}={v:.4g}' if isinstance(v, float) else f'{k}={v}'
-                     for k, v in result.items() if k not in skip)[:160]
 
 
 if __name__ == '__main__':

@@ -26,7 +26,12 @@ import argparse
 import os.path as osp
 import time
 
-import _common
+import torch
+
+import mmpose_medsapiens  # noqa: F401  (registers the plugin)
+from mmpose_medsapiens.models import SapiensViT
+from mmpose_medsapiens.testing import (QUICK_ARCH, base_parser, median, peak_rss_mib, print_table,
+                                       report_result, run_worker, write_json)
 
 NAME = 'input_scaling'
 PATCH_SIZE, PATCH_PADDING = 16, 2
@@ -35,7 +40,7 @@ PATCH_SIZE, PATCH_PADDING = 16, 2
 def get_settings(quick: bool) -> dict:
     """Arch and, per (h, w) size, the timed repeats and the warm-up input."""
     if quick:
-        arch = _common.QUICK_ARCH
+        arch = QUICK_ARCH
         sizes = [dict(size=(64, 48), warmup_size=(64, 48), repeats=2),
                  dict(size=(128, 96), warmup_size=(128, 96), repeats=1),
                  dict(size=(256, 192), warmup_size=(64, 48), repeats=1)]
@@ -123,11 +128,6 @@ def measure_size(settings: dict, size_index: int) -> dict:
     Returns:
         dict: Tokens, times, attention time share and the process' peak RSS.
     """
-    import torch
-
-    import mmpose_medsapiens  # noqa: F401
-    from mmpose_medsapiens.models import SapiensViT
-
     spec = settings['sizes'][size_index]
     h, w = spec['size']
     torch.manual_seed(0)
@@ -150,21 +150,21 @@ def measure_size(settings: dict, size_index: int) -> dict:
     arch = dict(embed_dims=model.embed_dims, num_layers=model.num_layers,
                 feedforward_channels=model.layers[0].ffn.feedforward_channels)
     return dict(size=[h, w], arch_dims=arch, tokens=int(out.shape[-2] * out.shape[-1]),
-                times_s=times, s_per_image=_common.median(times) / settings['batch_size'],
-                attention_core_time_share=_common.median(core),
-                peak_rss_mib=_common.peak_rss_mib())
+                times_s=times, s_per_image=median(times) / settings['batch_size'],
+                attention_core_time_share=median(core),
+                peak_rss_mib=peak_rss_mib())
 
 
 def run_worker_mode(size_indices, quick: bool) -> dict:
     """Measure the given sizes in this process and report the results."""
     settings = get_settings(quick)
     result = dict(sizes=[measure_size(settings, i) for i in size_indices])
-    _common.report_result(result)
+    report_result(result)
     return result
 
 
 def main(argv=None):
-    parser = _common.base_parser(__doc__.split('\n')[0])
+    parser = base_parser(__doc__.split('\n')[0])
     parser.add_argument('--worker', help=argparse.SUPPRESS)  # comma-separated size indices
     args = parser.parse_args(argv)
     if args.worker is not None:
@@ -183,9 +183,9 @@ def main(argv=None):
     measured = []
     for group in groups:
         worker_argv = [script, '--worker', group] + (['--quick'] if args.quick else [])
-        measured += _common.run_worker(worker_argv)['sizes']
+        measured += run_worker(worker_argv)['sizes']
 
-    # The parent imports neither torch nor the models: the dims come from a worker.
+    # The parent builds no model: the dims come from a worker.
     dims = measured[0]['arch_dims']
     d, f, layers = dims['embed_dims'], dims['feedforward_channels'], dims['num_layers']
     rows = []
@@ -208,12 +208,12 @@ def main(argv=None):
     wall_s = time.perf_counter() - start
 
     arch_name = settings['arch'] if isinstance(settings['arch'], str) else 'tiny'
-    _common.print_table(
+    print_table(
         rows, ['size_hxw', 'tokens', 's_per_image', 'peak_rss_mib', 'gflop_per_image',
                'gflop_per_s', 'attn_flop_share', 'attn_time_share'],
         title=f'Inference scaling, {arch_name}, batch {settings["batch_size"]}, CPU fp32 '
               '(attn = score/value matmuls, softmax, reshapes)')
-    _common.print_table(
+    print_table(
         rows, ['size_hxw', 'tokens', 'layer_attention_gflop', 'layer_linear_gflop',
                'attn_flop_share'],
         title=f'Analytic FLOPs per layer: attention 4*N^2*D vs linears N*(8*D^2 + 4*D*F), '
@@ -227,7 +227,7 @@ def main(argv=None):
 
     results = dict(sizes=rows, arch_dims=dims, crossover_tokens=crossover_tokens,
                    wall_s=wall_s)
-    _common.write_json(args.out_dir, NAME, dict(settings, quick=args.quick), results)
+    write_json(args.out_dir, NAME, dict(settings, quick=args.quick), results)
     return results
 
 

@@ -9,10 +9,12 @@ coordinates come from, Payer's ``setup/all.csv``
 
 The run goes through the path a user takes, timed step by step:
 
-1. ``tools/dataset_converters/payer_hand_to_coco.py --split-folders`` writes the
-   hand configs' layout (``hand_coco_{train,val,test}_annotations.json`` +
-   ``Images/``);
-2. the working-resolution cache of the train and val splits;
+1. :func:`convert_payer_hand` with split folders (what
+   ``tools/dataset_converters/payer_hand_to_coco.py --split-folders`` runs)
+   writes the hand configs' layout (``hand_coco_{train,val,test}_annotations.json``
+   + ``Images/``);
+2. the working-resolution cache of the train and val splits (what
+   ``tools/dataset_converters/build_working_resolution_cache.py`` builds);
 3. ``configs/cpu_tiny_hand.py`` (a small Sapiens-architecture ViT, no
    pretrained weights) trains from scratch for ``--epochs`` epochs, stopped at
    ``--max-train-minutes`` whatever the epoch;
@@ -22,8 +24,8 @@ The run goes through the path a user takes, timed step by step:
 
 Reported next to the model: the mean-shape baselines of the same test images
 (the training mean in image pixels, and the stronger one in fractions of the
-image box). Goal: model MRE <= 0.35 x the box-frame baseline, all steps within
-30 minutes. A check that the real-data path learns, not a claim about Sapiens.
+image box), and the model's MRE as a fraction of each. A check that the
+real-data path learns, not a claim about Sapiens.
 
 Writes ``<out-dir>/real_hand.json``; the work folder (converted data, cache,
 logs, checkpoints) is a new ``<work-dir>/<timestamp>`` each run.
@@ -34,27 +36,26 @@ Usage:
 """
 import copy
 import datetime
-import importlib.util
 import os
 import os.path as osp
 import sys
 import time
 
-from _common import QUICK_ARCH, REPO_ROOT, base_parser, print_table, write_json
+from mmengine.config import Config
+from mmengine.hooks import Hook
+from mmengine.registry import init_default_scope
+from mmengine.runner import Runner
+from mmpose.registry import DATASETS, HOOKS
 
-import mmpose_medsapiens  # noqa: F401,E402  (registers the plugin)
-from mmengine.config import Config  # noqa: E402
-from mmengine.hooks import Hook  # noqa: E402
-from mmengine.registry import init_default_scope  # noqa: E402
-from mmengine.runner import Runner  # noqa: E402
+import mmpose_medsapiens  # noqa: F401  (registers the plugin)
+from mmpose_medsapiens.conversion.readers import convert_payer_hand
+from mmpose_medsapiens.conversion.working_resolution_cache import build_cache
+from mmpose_medsapiens.evaluation import mean_shape_baseline
+from mmpose_medsapiens.testing import QUICK_ARCH, base_parser, print_table, write_json
 
-from mmpose.registry import DATASETS, HOOKS  # noqa: E402
-from mmpose_medsapiens.evaluation.mean_shape_baseline import mean_shape_baseline  # noqa: E402
-
+REPO_ROOT = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
 CONFIG = osp.join(REPO_ROOT, 'configs', 'cpu_tiny_hand.py')
 SPLIT_FOLDERS = dict(train='train', val='valid', test='test')
-GOAL_RATIO = 0.35
-GOAL_MINUTES = 30.0
 METRIC_KEYS = ('MRE_mm', 'STD_mm', 'MedianRE_mm', 'SDR_2mm', 'SDR_4mm', 'SDR_10mm')
 
 
@@ -94,13 +95,6 @@ def find_inputs(data_dir: str) -> dict:
                                     f'{candidates[0]} or {candidates[1]}')
         folders[split] = folder
     return dict(csv=table, split_folders=folders)
-
-
-def _load_script(path: str, name: str):
-    spec = importlib.util.spec_from_file_location(name, path)
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
 
 
 def _dataset(data_root: str, split: str):
@@ -144,21 +138,17 @@ def run(data_dir: str, work_root: str, epochs: int, max_train_minutes: float,
     timings = {}
 
     t0 = time.time()
-    payer = _load_script(osp.join(REPO_ROOT, 'tools', 'dataset_converters',
-                                  'payer_hand_to_coco.py'), 'payer_hand_to_coco')
-    payer.convert_payer_hand(data_dir, converted, split_folders=inputs['split_folders'],
-                             csv_path=inputs['csv'])
+    convert_payer_hand(data_dir, converted, split_folders=inputs['split_folders'],
+                       csv_path=inputs['csv'])
     timings['convert_s'] = time.time() - t0
 
     cfg = build_config(converted, cache, osp.join(work_dir, 'train'), epochs,
                        max_train_minutes * 60.0, quick)
     t0 = time.time()
-    cache_tool = _load_script(osp.join(REPO_ROOT, 'tools', 'dataset_converters',
-                                       'build_working_resolution_cache.py'), 'wr_cache')
     source = copy.deepcopy(cfg)
     for split in ('train', 'val'):
         source[f'{split}_dataloader'].dataset.data_root = converted
-    cache_tool.build_cache(source, cache, splits=('train', 'val'))
+    build_cache(source, cache, splits=('train', 'val'))
     timings['cache_s'] = time.time() - t0
 
     runner = Runner.from_cfg(cfg)
@@ -187,7 +177,6 @@ def run(data_dir: str, work_root: str, epochs: int, max_train_minutes: float,
         epochs_run=limit_hook.stopped_at_epoch or runner.epoch,
         stopped_by_time_limit=limit_hook.stopped_at_epoch is not None,
         timings_s={k: round(v, 1) for k, v in timings.items()},
-        goal_met=bool(ratio <= GOAL_RATIO and timings['total_s'] <= GOAL_MINUTES * 60),
         work_dir=work_dir)
 
 
@@ -218,10 +207,10 @@ def main(argv=None):
           f'{" (stopped by the time limit)" if result["stopped_by_time_limit"] else ""}; '
           f'convert {t["convert_s"]} s, cache {t["cache_s"]} s, train {t["train_s"]} s, '
           f'test {t["test_s"]} s, total {t["total_s"]} s on {os.cpu_count()} CPU(s)')
-    verdict = 'GOAL MET' if result['goal_met'] else 'GOAL MISSED'
-    print(f'{verdict}: MRE {result["model"]["MRE_mm"]:.3f} mm = '
-          f'{result["mre_ratio_to_box_baseline"]:.3f} x the box-frame mean-shape baseline '
-          f'(goal <= {GOAL_RATIO}) in {t["total_s"] / 60:.1f} min (goal <= {GOAL_MINUTES:g})')
+    print(f'MRE {result["model"]["MRE_mm"]:.3f} mm = '
+          f'{result["mre_ratio_to_box_baseline"]:.3f} x the box-frame mean-shape baseline, '
+          f'{result["mre_ratio_to_pixel_baseline"]:.3f} x the pixel one; all steps in '
+          f'{t["total_s"] / 60:.1f} min')
     write_json(args.out_dir, 'real_hand',
                dict(data_dir=osp.abspath(args.data_dir), config=osp.relpath(CONFIG, REPO_ROOT),
                     epochs=epochs, max_train_minutes=args.max_train_minutes, quick=args.quick),

@@ -9,18 +9,15 @@ Usage:
         [--cfg-options K=V ...]
 """
 import argparse
-import os
 import os.path as osp
-import runpy
 
-# The tools' one bootstrap (tools/_bootstrap.py): repository root on sys.path,
-# plugin registered; sub-folder scripts cannot import it by name.
-runpy.run_path(osp.join(osp.dirname(osp.abspath(__file__)), os.pardir, '_bootstrap.py'))
+from mmengine.config import DictAction
 
-from mmengine.config import DictAction  # noqa: E402
-
-from mmpose_medsapiens.apis import init_landmark_model  # noqa: E402
-from mmpose_medsapiens.deploy import export_onnx  # noqa: E402
+# Registers the plugin, so that checkpoint loading is safe (weights-only) even for
+# configs that forget custom_imports.
+import mmpose_medsapiens  # noqa: F401
+from mmpose_medsapiens.apis import init_landmark_model
+from mmpose_medsapiens.deploy import export_onnx
 
 
 def parse_args():
