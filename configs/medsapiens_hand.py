@@ -1,4 +1,5 @@
-# Hand (Digital Hand Atlas, 37 landmarks): MedSapiens + LoRA. The backbone starts from the generalist
+# Hand (Digital Hand Atlas, 37 landmarks): MedSapiens + LoRA.
+# The backbone starts from the generalist
 # MedSapiens model (trained on all four X-ray sets); LoRA and head are new.
 _base_ = ['./sapiens_lora_hand.py']
 

@@ -1,4 +1,4 @@
-# Hand (Digital Hand Atlas, 37 landmarks): Sapiens 0.3B pretrain + fresh LoRA + HeatmapHead (37 landmarks).
+# Hand (Digital Hand Atlas, 37 landmarks): Sapiens 0.3B pretrain + fresh LoRA + HeatmapHead.
 _base_ = ['./_base_/medsapiens_xray.py']
 
 # Data in the MedSapiens release layout: Images/ + hand_coco_<split>_annotations.json

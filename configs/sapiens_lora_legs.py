@@ -1,4 +1,5 @@
-# Full-leg radiographs (MedSapiens): Sapiens 0.3B pretrain + fresh LoRA + HeatmapHead (26 landmarks).
+# Full-leg radiographs (MedSapiens, 26 landmarks): Sapiens 0.3B pretrain + fresh LoRA
+# + HeatmapHead.
 _base_ = ['./_base_/medsapiens_xray.py']
 
 # Data in the MedSapiens release layout: Images/ + leg_coco_<split>_annotations.json

@@ -13,17 +13,16 @@ from mmengine.registry import init_default_scope
 from mmpose.apis import inference_topdown
 from mmpose.registry import DATASETS
 
-from mmpose_medsapiens.evaluation.functional.calibration import spacing_xy
-from mmpose_medsapiens.datasets.generalist_dataset import GeneralistLayout, MEDSAPIENS_LAYOUT
-from mmpose_medsapiens.fileio.image_reader import read_header_spacing, read_medical_image
-from mmpose_medsapiens.evaluation.functional.measurements import (measure, measurement_unit,
-                                                     moved_measurements)
 from mmpose_medsapiens.datasets.base.medical_landmark_dataset import MedicalLandmarkDataset
+from mmpose_medsapiens.datasets.generalist_dataset import MEDSAPIENS_LAYOUT, GeneralistLayout
 from mmpose_medsapiens.deploy import model_fingerprint, to_image_coordinates
-from mmpose_medsapiens.evaluation.landmark_uncertainty import (ConformalCalibration,
-                                                               heatmaps_in_predictions,
-                                                               predicted_heatmap_spread,
-                                                               spread_in_image_pixels)
+from mmpose_medsapiens.evaluation.functional import (ConformalCalibration, predicted_heatmap_spread,
+                                                     spread_in_image_pixels)
+from mmpose_medsapiens.evaluation.functional.calibration import spacing_xy
+from mmpose_medsapiens.evaluation.functional.measurements import (measure, measurement_unit,
+                                                                  moved_measurements)
+from mmpose_medsapiens.evaluation.uncertainty_calibration import heatmaps_in_predictions
+from mmpose_medsapiens.fileio.image_reader import read_header_spacing, read_medical_image
 
 
 def declared_measurements(dataset_cfg) -> tuple:

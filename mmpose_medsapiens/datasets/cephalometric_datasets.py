@@ -13,6 +13,7 @@ Both keep the spacing in each COCO image entry (written by
 default. Lateral views: flips keep every label.
 """
 from mmpose.registry import DATASETS
+
 from .base import MedicalLandmarkDataset
 from .utils import landmark_metainfo
 

@@ -1,5 +1,6 @@
 """EchoNet-LVH: left-ventricular wall and cavity landmarks on PLAX echo frames."""
 from mmpose.registry import DATASETS
+
 from .base import MedicalLandmarkDataset
 from .utils import landmark_metainfo
 

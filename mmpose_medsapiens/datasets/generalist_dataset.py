@@ -8,11 +8,11 @@ import copy
 from typing import Dict, List, Optional, Sequence, Tuple
 
 import numpy as np
-
 from mmpose.datasets.dataset_wrappers import CombinedDataset
 from mmpose.registry import DATASETS
-from . import xray_datasets  # noqa: F401  (registers the default layout's sets)
+
 from ..evaluation.functional.measurements import moved_measurements
+from . import xray_datasets  # noqa: F401  (registers the default layout's sets)
 from .base import MedicalLandmarkDataset
 from .utils import landmark_metainfo
 

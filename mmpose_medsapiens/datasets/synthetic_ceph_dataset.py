@@ -1,5 +1,6 @@
 """Dataset class of the procedurally drawn cephalogram-like demo set."""
 from mmpose.registry import DATASETS
+
 from .base import MedicalLandmarkDataset
 from .utils import landmark_metainfo
 

@@ -18,6 +18,7 @@ import os
 import os.path as osp
 
 from mmpose.registry import DATASETS
+
 from ..evaluation.functional.calibration import Calibration
 from .base import DatasetFormatError, MedicalLandmarkDataset
 from .utils import landmark_metainfo

@@ -32,7 +32,7 @@ class DecodedLandmarkModel(nn.Module):
     (``(N, 3, H, W)`` float, BGR, 0-255) and returns the landmarks in input
     pixels ``(N, K, 2)``, their scores ``(N, K)`` and their heatmap spread
     ``(N, K)`` in heatmap pixels (the uncertainty signal of
-    :mod:`mmpose_medsapiens.evaluation.landmark_uncertainty`): the data
+    :mod:`mmpose_medsapiens.evaluation.functional.uncertainty`): the data
     preprocessor's channel order and normalisation, the backbone, neck and
     head, the flip test (mirrored heatmaps, channels swapped by
     ``flip_indices``, averaged) and the UDP decoding in one graph.

@@ -8,8 +8,7 @@ falls back on the reader for formats it has no header walk for).
 """
 from .dicom_io import read_dicom, read_dicom_header
 from .image_header import probe_image
-from .image_reader import (IMAGE_SUFFIXES, read_header_spacing, read_image_size,
-                           read_medical_image)
+from .image_reader import IMAGE_SUFFIXES, read_header_spacing, read_image_size, read_medical_image
 from .itk_io import ItkImageInfo, read_itk_image, read_itk_info
 from .windowing import WINDOW_PERCENTILES, window_to_uint8
 

@@ -122,7 +122,7 @@ def _simpleitk(path: str):
     return SimpleITK
 
 
-def _read_header(path: str) -> Tuple['SimpleITK.ImageFileReader', ItkImageInfo]:
+def _read_header(path: str) -> Tuple[object, ItkImageInfo]:
     """A reader that has read ``path``'s header, and what the header says."""
     if not osp.isfile(path):
         raise FileNotFoundError(f'Image file {path} does not exist')

@@ -8,12 +8,17 @@
   alpha 4 on ``.*qkv``, rank 8 / alpha 8 on ``proj``, dropout 0.1).
 
 Used by ``tools/benchmarks/lora_training_cost.py`` and
-``merged_inference.py``; heavy imports happen on first use.
+``merged_inference.py``; mmpretrain (for its ``LoRAModel``) is imported on first use.
 """
 import contextlib
 import copy
 import logging
 import re
+
+import torch
+from mmengine.logging import MMLogger
+
+from ..models import SAPIENS_ARCHS, SapiensViT
 
 #: The variants of :func:`build_backbone_variant`.
 BACKBONE_VARIANTS = ('lora', 'mmpretrain_lora', 'full')
@@ -26,7 +31,6 @@ MMPRETRAIN_LORA = dict(
 @contextlib.contextmanager
 def quiet_mmengine_logs():
     """Drop mmengine's INFO lines (``LoRAModel`` logs one per adapted layer)."""
-    from mmengine.logging import MMLogger
     logger = MMLogger.get_current_instance()
     level = logger.level
     logger.setLevel(logging.WARNING)
@@ -47,8 +51,6 @@ def build_backbone_variant(variant: str, arch, img_size):
     Returns:
         nn.Module: The backbone; its ``forward`` returns a tuple of feature maps.
     """
-    from ..models import SAPIENS_ARCHS, SapiensViT
-
     if variant == 'lora':
         model = SapiensViT(arch=arch, img_size=img_size)
     elif variant == 'full':
@@ -95,7 +97,6 @@ def build_merge_variants(arch, img_size, lora_up_std: float = 0.05, seed: int = 
     Returns:
         dict: Variant name to model.
     """
-    import torch
 
     torch.manual_seed(seed)
     plain = build_backbone_variant('full', arch, img_size)  # SapiensViT(lora=None)

@@ -4,7 +4,6 @@ import os.path as osp
 
 from mmengine.hooks import Hook
 from mmengine.model import is_model_wrapper
-
 from mmpose.registry import HOOKS
 
 

@@ -3,7 +3,6 @@ import os
 import signal
 
 from mmengine.hooks import Hook
-
 from mmpose.registry import HOOKS
 
 

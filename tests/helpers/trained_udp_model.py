@@ -9,7 +9,6 @@ import torch
 from mmengine.config import Config
 from mmengine.dataset import pseudo_collate
 from mmengine.registry import init_default_scope
-
 from mmpose.registry import DATASETS, MODELS
 
 UDP_CONFIG = """

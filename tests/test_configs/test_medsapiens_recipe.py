@@ -12,13 +12,13 @@ import cv2
 import numpy as np
 import pytest
 import torch
-from mmengine.config import Config
-from mmengine.registry import init_default_scope
-
 from conftest import REPO_ROOT
 from helpers import medsapiens_reference as ref
 from helpers.medsapiens_release import write_leg_release
+from mmengine.config import Config
+from mmengine.registry import init_default_scope
 from mmpose.registry import DATASETS
+
 from mmpose_medsapiens.models import SAPIENS_ARCHS
 
 RECIPE_CONFIGS = sorted(
@@ -129,7 +129,8 @@ def test_test_inputs_equal_medsapiens_cocodataset_and_val_pipeline(tmp_path):
     _textured(tmp_path, [f'Leg_{i}.png' for i, _, _ in images])
     init_default_scope('mmpose')
     theirs = DATASETS.build(dict(
-        type='CocoDataset', data_root=str(tmp_path), data_mode='topdown', ann_file=osp.basename(ann),
+        type='CocoDataset', data_root=str(tmp_path), data_mode='topdown',
+        ann_file=osp.basename(ann),
         data_prefix=dict(img='Images/'), test_mode=True, pipeline=ref.VAL_PIPELINE,
         metainfo=dict(dataset_name='legs_xray', keypoint_info={
             i: dict(name=f'K{i}', id=i, color=[255, 0, 0], type='', swap='') for i in range(26)},

@@ -8,12 +8,12 @@ import glob
 import os.path as osp
 
 import pytest
+from conftest import REPO_ROOT
 from mmengine.config import Config
 from mmengine.runner import Runner
-
-from conftest import REPO_ROOT
-from mmpose_medsapiens.testing import write_blank_landmark_set
 from mmpose.registry import DATASETS
+
+from mmpose_medsapiens.testing import write_blank_landmark_set
 
 CONFIGS = sorted(p for p in glob.glob(osp.join(REPO_ROOT, 'configs', '*.py'))
                  if not osp.basename(p).startswith('demo_'))
@@ -38,7 +38,7 @@ def test_config_trains_one_iteration_and_evaluates(config, tmp_path):
             root = tmp_path / f'{loader}_{i}'
             k = len(DATASETS.get(source.type).METAINFO['keypoint_info'])
             write_blank_landmark_set(root, k, [(120, 160), (100, 140)], spacing=[0.15, 0.15],
-                               ann_name=source.ann_file)
+                                     ann_name=source.ann_file)
             source.data_root = str(root)
             if 'num_shots' in source:
                 source.num_shots = 2

@@ -3,12 +3,12 @@ import json
 import os.path as osp
 
 import pytest
-from mmengine.config import Config
-from mmengine.registry import init_default_scope
-
 from conftest import REPO_ROOT
 from helpers.medsapiens_release import LEG_TEST_IMAGES, leg_spacing, write_leg_release
+from mmengine.config import Config
+from mmengine.registry import init_default_scope
 from mmpose.registry import DATASETS
+
 from mmpose_medsapiens.datasets import DatasetFormatError
 
 
@@ -45,7 +45,8 @@ def test_meta_file_named_after_another_id_is_not_taken_for_that_id(tmp_path):
     write_leg_release(tmp_path, images=[(1, 240, 563)])
     (tmp_path / 'leg_meta_json' / '1_meta.json').write_text(json.dumps(
         {'gt': [], 'ID': '1001', 'spacing': [0.155, 0.155], 'original_shape': [563, 240]}))
-    with pytest.raises(DatasetFormatError, match=r'image id 1: .*holds "ID": "1" .*1_meta\.json holds "ID": "1001"'):
+    with pytest.raises(DatasetFormatError,
+                       match=r'image id 1: .*holds "ID": "1" .*1_meta\.json holds "ID": "1001"'):
         _legs_test_dataset(tmp_path)
 
 

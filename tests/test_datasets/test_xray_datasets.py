@@ -3,15 +3,16 @@ import json
 
 import numpy as np
 import pytest
-
 from mmpose.datasets.transforms import GetBBoxCenterScale, LoadImage, RandomFlip
+
 from mmpose_medsapiens.datasets import (ChestXrayDataset, DatasetFormatError, DentalCBCTDataset,
                                         HandXrayDataset, ISBI2015HeadDataset, LegXrayDataset)
 from mmpose_medsapiens.testing import write_blank_landmark_set as _write_set
 
 
 def _build(cls, root, ann, **kwargs):
-    return cls(data_root=str(root), ann_file=ann, data_prefix=dict(img='Images/'), pipeline=[], **kwargs)
+    return cls(data_root=str(root), ann_file=ann, data_prefix=dict(img='Images/'), pipeline=[],
+               **kwargs)
 
 
 @pytest.mark.parametrize('cls,k,spacing,unit,radii,normalize', [

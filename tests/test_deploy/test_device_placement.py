@@ -7,8 +7,8 @@ import pytest
 import torch
 from mmengine.config import Config
 from mmengine.registry import init_default_scope
-
 from mmpose.registry import MODELS
+
 from mmpose_medsapiens.deploy import DecodedLandmarkModel, export_onnx
 
 

@@ -13,7 +13,6 @@ import os.path as osp
 import re
 
 import pytest
-
 from conftest import REPO_ROOT
 
 README = osp.join(REPO_ROOT, 'README.md')

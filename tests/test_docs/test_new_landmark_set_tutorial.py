@@ -31,11 +31,10 @@ import sys
 
 import numpy as np
 import pytest
-from mmengine.config import Config
-from mmengine.registry import init_default_scope
-
 from conftest import REPO_ROOT, run_tool
 from helpers.dicom_files import write_dicom
+from mmengine.config import Config
+from mmengine.registry import init_default_scope
 from mmpose.registry import DATASETS
 
 try:  # generated data lives in mmpose_medsapiens.testing
@@ -57,8 +56,8 @@ TINY_MODEL = [
     'model.head.in_channels=32', 'model.head.deconv_out_channels=[8,8]',
     'model.head.conv_out_channels=[8,8]', 'optim_wrapper.paramwise_cfg.num_layers=1'
 ]
-ONE_PROCESS = [f'{loader}.{key}' for loader in ('train_dataloader', 'val_dataloader',
-                                                 'test_dataloader')
+ONE_PROCESS = [f'{loader}.{key}'
+               for loader in ('train_dataloader', 'val_dataloader', 'test_dataloader')
                for key in ('num_workers=0', 'persistent_workers=False')]
 
 

@@ -1,8 +1,8 @@
 """``--amp`` on a CPU host trains the LoRA model under bf16 autocast."""
 import pytest
 import torch
-
 from conftest import run_tool
+
 from mmpose_medsapiens.engine import CPUAmpOptimWrapper
 
 

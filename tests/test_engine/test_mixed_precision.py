@@ -14,8 +14,8 @@ from mmengine.config import Config
 from mmengine.dataset import pseudo_collate
 from mmengine.optim import build_optim_wrapper
 from mmengine.registry import init_default_scope
-
 from mmpose.registry import DATASETS, MODELS
+
 from mmpose_medsapiens.engine import BackboneAmpOptimWrapper, CPUAmpOptimWrapper, apply_amp
 
 AMP_MODULE = 'mmengine.optim.optimizer.amp_optimizer_wrapper.is_cuda_available'
@@ -33,8 +33,8 @@ def _sgd():
 @pytest.mark.parametrize('capability, dtype, scaled', [((9, 0), torch.bfloat16, False),
                                                        ((8, 0), torch.bfloat16, False),
                                                        ((7, 5), torch.float16, True)])
-def test_amp_on_cuda_is_bf16_where_native_else_loss_scaled_fp16(monkeypatch, capability, dtype,
-                                                               scaled):
+def test_amp_on_cuda_is_bf16_where_native_else_loss_scaled_fp16(
+        monkeypatch, capability, dtype, scaled):
     _cuda(monkeypatch, capability)
     cfg = Config(dict(optim_wrapper=dict(type='OptimWrapper', optimizer=dict(type='SGD', lr=0.1))))
     assert apply_amp(cfg) == 'BackboneAmpOptimWrapper' and cfg.optim_wrapper.dtype == 'auto'

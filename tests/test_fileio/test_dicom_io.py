@@ -5,6 +5,7 @@ import cv2
 import numpy as np
 import pytest
 from helpers.dicom_files import write_dicom
+
 from mmpose_medsapiens.datasets import DatasetFormatError, ISBI2015HeadDataset
 from mmpose_medsapiens.fileio import (probe_image, read_dicom, read_header_spacing, read_image_size,
                                       read_medical_image)

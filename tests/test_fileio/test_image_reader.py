@@ -4,7 +4,7 @@ import numpy as np
 import pytest
 
 from mmpose_medsapiens.fileio.image_reader import (read_header_spacing, read_image_size,
-                                                 read_medical_image, window_to_uint8)
+                                                   read_medical_image, window_to_uint8)
 from mmpose_medsapiens.fileio.itk_io import read_itk_image
 
 # 1000 distinct 16-bit levels 0..999 on a 25 x 40 (H x W) image. Their 0.5th

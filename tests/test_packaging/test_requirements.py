@@ -54,7 +54,7 @@ def test_every_constraint_pin_lies_inside_the_declared_range():
     for name, version in pins.items():
         if name in declared:
             assert declared[name].specifier.contains(Version(version), prereleases=True), \
-                f'tools/constraints.txt pins {name}=={version} outside setup.cfg\'s {declared[name]}'
+                f'tools/constraints.txt pins {name}=={version} outside {declared[name]}'
 
 
 def test_mmcv_range_stops_below_what_mmdet_accepts():

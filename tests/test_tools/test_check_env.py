@@ -38,13 +38,15 @@ def test_provided_by_base_means_installed_outside_sys_prefix(check_env, tmp_path
     assert not check_env.provided_by_base(types.ModuleType('no_file'))
 
 
-def test_allow_provided_relaxes_only_the_base_environments_packages(check_env, monkeypatch, tmp_path):
+def test_allow_provided_relaxes_only_the_base_environments_packages(check_env, monkeypatch,
+                                                                    tmp_path):
     # A numpy-2-like base package and an OpenMMLab-like package of this env,
     # both at versions their pins reject.
     _fake_module(monkeypatch, 'fake_base_numpy', '2.5.2', str(tmp_path / 'fake_base_numpy.py'))
     _fake_module(monkeypatch, 'fake_own_mmcv', '2.2.0', osp.join(sys.prefix, 'fake_own_mmcv.py'))
     monkeypatch.setattr(check_env, 'required',
-                        lambda: [('fake_base_numpy', '<2', None), ('fake_own_mmcv', '==2.1.0', None)])
+                        lambda: [('fake_base_numpy', '<2', None),
+                                 ('fake_own_mmcv', '==2.1.0', None)])
 
     def fakes(problems):
         return sorted(p.split(':')[0] for p in problems if p.startswith('fake_'))
@@ -67,5 +69,6 @@ def test_allow_provided_still_requires_the_package_to_import(check_env, monkeypa
 
 
 def test_allow_provided_is_a_command_line_flag():
-    out = subprocess.run([sys.executable, SCRIPT, '--help'], capture_output=True, text=True, check=True)
+    out = subprocess.run([sys.executable, SCRIPT, '--help'], capture_output=True, text=True,
+                         check=True)
     assert '--allow-provided' in out.stdout

@@ -3,7 +3,6 @@ import json
 import os.path as osp
 
 import pytest
-
 from conftest import run_tool
 
 # Subprocess runs of the tools: left out by make test-fast.

@@ -6,9 +6,9 @@ import socket
 import sys
 
 import pytest
+from conftest import REPO_ROOT, derived_config, finish_tool, run_tool, start_tool
 from mmengine.config import Config
 
-from conftest import REPO_ROOT, derived_config, finish_tool, run_tool, start_tool
 from mmpose_medsapiens.utils import safe_torch_load
 
 # Subprocess runs of the tools: left out by make test-fast.
@@ -23,8 +23,8 @@ def _free_port():
         return str(s.getsockname()[1])
 
 
-def test_two_node_gloo_train_syncs_buffers_and_eval_matches_single_process(tiny_config,
-                                                                          tmp_path):
+def test_two_node_gloo_train_syncs_buffers_and_eval_matches_single_process(
+        tiny_config, tmp_path):
     """Two nodes of one rank each, without buffer broadcast (as mmengine wraps on CUDA).
 
     The shipped hooks must leave every rank with the same BatchNorm statistics,
@@ -40,8 +40,8 @@ def test_two_node_gloo_train_syncs_buffers_and_eval_matches_single_process(tiny_
     probed = derived_config(
         tiny_config, tmp_path / 'probed.py',
         custom_imports=dict(imports=['mmpose_medsapiens', 'dist_probe_hook']),
-        custom_hooks=[dict(h) for h in hooks] + [dict(type='DistProbeHook',
-                                                     out_dir=str(probe_dir))])
+        custom_hooks=[dict(h) for h in hooks] + [
+            dict(type='DistProbeHook', out_dir=str(probe_dir))])
     nodes = dict(env, NNODES='2', MASTER_ADDR='127.0.0.1', PORT=_free_port(),
                  PYTHONPATH=HELPERS)
     launches = [start_tool(['tools/dist_train.sh', probed, '1', '--work-dir', work_dir,

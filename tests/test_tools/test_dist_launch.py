@@ -2,7 +2,6 @@
 import stat
 
 import pytest
-
 from conftest import run_tool
 
 

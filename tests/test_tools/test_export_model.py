@@ -3,12 +3,12 @@ import os.path as osp
 
 import pytest
 import torch
+from conftest import run_tool
 from mmengine.config import Config
 from mmengine.registry import init_default_scope
 from mmengine.runner import load_checkpoint
-
-from conftest import run_tool
 from mmpose.registry import MODELS
+
 from mmpose_medsapiens.utils import safe_torch_load
 
 

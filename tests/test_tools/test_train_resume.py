@@ -5,8 +5,8 @@ import os.path as osp
 
 import pytest
 import torch
-
 from conftest import REPO_ROOT, derived_config, run_tool
+
 from mmpose_medsapiens.utils import safe_torch_load
 
 # Subprocess runs of the tools: left out by make test-fast.

@@ -4,9 +4,9 @@ import os.path as osp
 
 import pytest
 import torch
+from conftest import REPO_ROOT
 from mmengine.config import Config
 
-from conftest import REPO_ROOT
 from mmpose_medsapiens.utils import apply_tf32, global_batch_note, set_slurm_master_port
 
 

@@ -6,13 +6,13 @@ from typing import List, Optional, Sequence, Tuple, Union
 import numpy as np
 from mmengine.fileio import get_local_path
 from mmengine.logging import MMLogger
-
 from mmpose.datasets.datasets.base import BaseCocoStyleDataset
 from mmpose.datasets.datasets.utils import parse_pose_metainfo
 from mmpose.registry import DATASETS
+
 from ...evaluation.functional.calibration import DEFAULT_SDR_RADII, Calibration, spacing_xy
-from ...fileio import probe_image, read_image_size
 from ...evaluation.functional.measurements import resolve_measurements
+from ...fileio import probe_image, read_image_size
 from ..utils import landmark_metainfo
 
 

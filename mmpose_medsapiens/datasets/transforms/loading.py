@@ -3,8 +3,8 @@ from typing import Optional
 
 import numpy as np
 from mmcv.transforms import BaseTransform
-
 from mmpose.registry import TRANSFORMS
+
 from ...fileio import read_medical_image
 
 

@@ -1,8 +1,8 @@
 """Save only what fine-tuning changed in runner checkpoints, on request."""
 from mmengine.hooks import Hook
 from mmengine.model import is_model_wrapper
-
 from mmpose.registry import HOOKS
+
 from mmpose_medsapiens.models import adapter_state_dict
 
 

@@ -1,6 +1,7 @@
 """Log how many parameters fine-tuning actually trains."""
 from mmengine.hooks import Hook
 from mmpose.registry import HOOKS
+
 from .adapter_checkpoint_hook import unwrap_model
 
 

@@ -1,7 +1,7 @@
 """Refuse runner checkpoints that would leave tensors of the model unloaded."""
 from mmengine.hooks import Hook
-
 from mmpose.registry import HOOKS
+
 from mmpose_medsapiens.models import complete_model_state, set_checkpoint_state
 from .adapter_checkpoint_hook import unwrap_model
 

@@ -1,7 +1,6 @@
 """Equal buffers on every rank whenever a checkpoint or a validation can follow."""
 from mmengine.dist import all_reduce_params
 from mmengine.hooks import SyncBuffersHook
-
 from mmpose.registry import HOOKS
 
 

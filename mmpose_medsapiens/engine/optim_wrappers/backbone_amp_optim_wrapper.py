@@ -19,7 +19,8 @@ def native_bf16(device=None) -> bool:
 
 
 def resolve_amp_dtype(dtype='auto') -> str:
-    """``'auto'`` (or ``None``) -> ``'bfloat16'`` on GPUs that compute it natively, else ``'float16'``.
+    """``'auto'`` (or ``None``) -> ``'bfloat16'`` on GPUs that compute it natively,
+    else ``'float16'``.
 
     Args:
         dtype (str | torch.dtype | None): What the config asks for.
