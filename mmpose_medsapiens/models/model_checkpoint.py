@@ -8,6 +8,7 @@ from mmengine.logging import MMLogger
 from mmengine.runner.checkpoint import CheckpointLoader
 
 from .backbones import IncompleteCheckpointError, LoRABackboneMixin, describe_keys
+from .backbones.sapiens_checkpoint import fit_problems
 
 
 def complete_model_state(model: nn.Module, checkpoint: dict, source: str,
@@ -45,13 +46,9 @@ def complete_model_state(model: nn.Module, checkpoint: dict, source: str,
     for key in [k for k in state if k.startswith(fresh)]:
         if key not in own or state[key].shape != own[key].shape:
             del state[key]
-    missing = [k for k in own if k not in state and not k.startswith(fresh)]
-    unexpected = [k for k in state if k not in own]
-    mismatched = [f'{k} {tuple(state[k].shape)} vs {tuple(own[k].shape)}'
-                  for k in state if k in own and state[k].shape != own[k].shape]
-    problems = [f'{what}: {describe_keys(keys)}' for what, keys in
-                (('missing', missing), ('not in the model', unexpected),
-                 ('other shape (checkpoint vs model)', mismatched)) if keys]
+    problems = fit_problems(own, state,
+                            ('missing', 'not in the model', 'other shape (checkpoint vs model)'),
+                            optional=lambda key: key.startswith(fresh))
     if problems:
         raise IncompleteCheckpointError(
             f'Checkpoint {source} does not fit the model ({"; ".join(problems)}); loading it '

@@ -23,7 +23,8 @@ import torch
 from mmengine.logging import MMLogger
 from mmengine.runner.checkpoint import CheckpointLoader
 
-from .sapiens_checkpoint import IncompleteCheckpointError, canonical_backbone_key, describe_keys
+from .sapiens_checkpoint import (IncompleteCheckpointError, canonical_backbone_key, describe_keys,
+                                 fit_problems)
 
 # Entries of a training checkpoint that hold the weights, in order of preference.
 _STATE_ENTRIES = ('state_dict', 'model', 'teacher')
@@ -84,14 +85,10 @@ def check_sapiens2_state(model: torch.nn.Module, state: dict, source: str) -> No
         IncompleteCheckpointError: Names the absent, unexpected and
             other-shaped keys.
     """
-    own = model.state_dict()
-    absent = [k for k in own if k not in state and '.lora_' not in k]
-    unexpected = [k for k in state if k not in own]
-    mismatched = [f'{k} {tuple(state[k].shape)} vs {tuple(own[k].shape)}'
-                  for k in state if k in own and state[k].shape != own[k].shape]
-    problems = [f'{what}: {describe_keys(keys)}' for what, keys in
-                (('absent', absent), ('not in the backbone', unexpected),
-                 ('other shape (checkpoint vs backbone)', mismatched)) if keys]
+    problems = fit_problems(
+        model.state_dict(), state,
+        ('absent', 'not in the backbone', 'other shape (checkpoint vs backbone)'),
+        optional=lambda key: '.lora_' in key)
     if problems:
         raise IncompleteCheckpointError(
             f'Checkpoint {source} does not fit {type(model).__name__} ({"; ".join(problems)}). '

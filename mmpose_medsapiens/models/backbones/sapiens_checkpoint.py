@@ -11,7 +11,7 @@ Three layouts exist (tests write each of them at tiny size):
   ``backbone.module.layers.N.attn.qkv.{original_layer,lora_down,lora_up}.*``.
 """
 import re
-from typing import Dict, Optional
+from typing import Callable, Dict, List, Optional, Tuple
 
 import torch
 from mmengine.logging import MMLogger
@@ -56,6 +56,28 @@ def describe_keys(keys, limit: int = 12) -> str:
     keys = list(keys)
     shown = ', '.join(keys[:limit])
     return shown if len(keys) <= limit else f'{shown}, ... ({len(keys)} in all)'
+
+
+def fit_problems(own: dict, state: dict, names: Tuple[str, str, str],
+                 optional: Callable[[str], bool] = lambda key: False) -> List[str]:
+    """What keeps ``state`` from filling ``own`` exactly, as message parts.
+
+    Args:
+        own (dict): The model's state dict.
+        state (dict): The checkpoint's tensors, under the model's names.
+        names (tuple[str]): How to call the keys absent from ``state``,
+            those ``own`` lacks, and those of another shape.
+        optional (callable): Keys of ``own`` that may be absent.
+
+    Returns:
+        list[str]: ``'<name>: <keys>'`` per kind of problem; empty if none.
+    """
+    absent = [k for k in own if k not in state and not optional(k)]
+    unexpected = [k for k in state if k not in own]
+    mismatched = [f'{k} {tuple(state[k].shape)} vs {tuple(own[k].shape)}'
+                  for k in state if k in own and state[k].shape != own[k].shape]
+    return [f'{what}: {describe_keys(keys)}'
+            for what, keys in zip(names, (absent, unexpected, mismatched)) if keys]
 
 
 def read_backbone_state(model: torch.nn.Module, filename: str, prefix: Optional[str] = None,
