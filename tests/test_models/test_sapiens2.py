@@ -11,6 +11,7 @@ import numpy as np
 import pytest
 import torch
 import torch.nn as nn
+from helpers.backbone_checks import assert_same_lora_gradients
 from mmengine.registry import init_default_scope
 from mmpose.registry import MODELS
 from safetensors.torch import save_file
@@ -313,14 +314,7 @@ def test_activation_checkpointing_gives_the_same_gradients(use_tokenizer):
     cp = _tiny(with_cp=True, **kwargs)
     cp.load_state_dict(ref.state_dict())
     x = torch.randn(2, 3, 128, 64)
-    grads = []
-    for model in (ref, cp):
-        model.train()
-        model(x)[0].square().mean().backward()
-        grads.append({n: p.grad.clone() for n, p in model.named_parameters() if p.requires_grad})
-    assert grads[0].keys() == grads[1].keys() and grads[0]
-    for name in grads[0]:
-        torch.testing.assert_close(grads[1][name], grads[0][name], msg=name)
+    assert_same_lora_gradients(ref, cp, x)
 
 
 def test_frozen_stages():

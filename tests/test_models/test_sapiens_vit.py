@@ -2,6 +2,7 @@
 import pytest
 import torch
 import torch.nn as nn
+from helpers.backbone_checks import assert_same_lora_gradients
 from mmpose.registry import MODELS
 
 from mmpose_medsapiens.models import LoRALinear, SapiensViT, infer_pos_embed_grid
@@ -127,14 +128,7 @@ def test_activation_checkpointing_gives_the_same_gradients():
     cp = _tiny(lora=dict(targets=dict(qkv=dict(rank=4, alpha=4)), drop_rate=0.0), with_cp=True)
     cp.load_state_dict(ref.state_dict())
     x = torch.randn(2, 3, 64, 48)
-    grads = []
-    for model in (ref, cp):
-        model.train()
-        model(x)[0].square().mean().backward()
-        grads.append({n: p.grad.clone() for n, p in model.named_parameters() if p.requires_grad})
-    assert grads[0].keys() == grads[1].keys() and grads[0]
-    for name in grads[0]:
-        torch.testing.assert_close(grads[1][name], grads[0][name], msg=name)
+    assert_same_lora_gradients(ref, cp, x)
 
 
 def test_bf16_autocast_trains_lora_on_cpu():
