@@ -20,6 +20,7 @@ Usage:
 """
 import argparse
 import json
+import os.path as osp
 
 import torch
 from mmengine.config import Config
@@ -31,7 +32,8 @@ from mmpose_medsapiens.models import SAPIENS2_ARCHS, SapiensViT
 from mmpose_medsapiens.utils.model_cost import (forward_flops, parameter_bytes,
                                                 saved_activation_bytes)
 
-CONFIG = 'configs/sapiens2_lora_head.py'
+REPO_ROOT = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
+CONFIG = osp.join(REPO_ROOT, 'configs', 'sapiens2_lora_head.py')
 GIB = 1024**3
 
 
