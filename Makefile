@@ -9,7 +9,7 @@ else
 PYTHON := $(CURDIR)/.venv/bin/python
 endif
 
-.PHONY: setup demo test test-fast lint bench bench-real-hand check-env gpu-check
+.PHONY: setup demo test test-fast test-bench lint bench bench-real-hand check-env gpu-check
 
 setup:
 	bash tools/setup_env.sh
@@ -20,12 +20,17 @@ check-env:
 demo: setup
 	$(PYTHON) tools/demo.py
 
+# Everything but the end-to-end runs of the benchmark scripts (make test-bench).
 test: setup
-	$(PYTHON) -m pytest tests -q -p no:cacheprovider
+	$(PYTHON) -m pytest tests -q -p no:cacheprovider -m "not benchmark"
+
+# The benchmark scripts run end to end on their quick settings (~10 min here).
+test-bench: setup
+	$(PYTHON) -m pytest tests -q -p no:cacheprovider -m benchmark
 
 # Everything but the tests marked slow (tool subprocesses, training runs).
 test-fast: setup
-	$(PYTHON) -m pytest tests -q -p no:cacheprovider -m "not slow"
+	$(PYTHON) -m pytest tests -q -p no:cacheprovider -m "not slow and not benchmark"
 
 # flake8 + isort with setup.cfg's settings (also a pre-commit hook and a test).
 lint:

@@ -57,6 +57,9 @@ log_processor = dict(by_epoch=False)
 def pytest_configure(config):
     config.addinivalue_line(
         'markers', 'slow: runs the tools in subprocesses or trains; left out by make test-fast')
+    config.addinivalue_line(
+        'markers', 'benchmark: runs a benchmark script end to end (minutes each); '
+        'left out by make test, run by make test-bench')
 
 
 @pytest.fixture(scope='session')

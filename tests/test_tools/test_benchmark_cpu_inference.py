@@ -6,7 +6,8 @@ import pytest
 from conftest import run_tool
 
 # Subprocess runs of the tools: left out by make test-fast.
-pytestmark = pytest.mark.slow
+# The script run end to end: make test-bench (not make test, to keep CI within its time).
+pytestmark = [pytest.mark.slow, pytest.mark.benchmark]
 
 VARIANTS = {'eager_fp32', 'eager_bf16', 'torch_compile', 'onnxruntime_fp32', 'onnxruntime_int8'}
 

@@ -10,7 +10,8 @@ import torch
 from conftest import run_tool
 
 # Subprocess runs of the tools: left out by make test-fast.
-pytestmark = pytest.mark.slow
+# The script run end to end: make test-bench (not make test, to keep CI within its time).
+pytestmark = [pytest.mark.slow, pytest.mark.benchmark]
 
 
 @pytest.mark.skipif(torch.cuda.is_available(), reason='only refuses without CUDA')

@@ -5,7 +5,8 @@ import pytest
 from conftest import run_tool
 
 # Subprocess runs of the tools: left out by make test-fast.
-pytestmark = pytest.mark.slow
+# The script run end to end: make test-bench (not make test, to keep CI within its time).
+pytestmark = [pytest.mark.slow, pytest.mark.benchmark]
 
 
 def test_quick_run_merged_matches_unmerged(tmp_path):

@@ -8,7 +8,8 @@ import pytest
 from conftest import REPO_ROOT, run_tool
 
 # Subprocess runs of the tools: left out by make test-fast.
-pytestmark = pytest.mark.slow
+# The script run end to end: make test-bench (not make test, to keep CI within its time).
+pytestmark = [pytest.mark.slow, pytest.mark.benchmark]
 
 
 def _reference(rows, codec, flip):
