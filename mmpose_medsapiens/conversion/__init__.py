@@ -6,7 +6,8 @@ never-overwrite writes): :mod:`.coco_landmarks` (COCO keypoint JSON) -> :mod:`.r
 :mod:`.working_resolution_cache` (downscaled copies of a set's images).
 On top, :mod:`.readers` turns public releases (ISBI 2015, Payer's hand, GU2Net
 chest, Aariz, CL-Detection 2023, EchoNet-LVH) and LabelMe exports into that
-layout. It is imported on its own (``from mmpose_medsapiens.conversion.readers
+layout, and :mod:`.command_line` holds the options and the error ending the
+converter tools share. Each is imported on its own (``from mmpose_medsapiens.conversion.readers
 import convert_isbi2015``): the modules that only write COCO files (e.g.
 :mod:`mmpose_medsapiens.testing`) need not load SimpleITK and every release's
 reader.

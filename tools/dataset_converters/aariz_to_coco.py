@@ -10,10 +10,9 @@ Usage:
         [--ground-truth {senior,junior,mean}] [--images {symlink,copy}] [--overwrite]
 """
 import argparse
-import sys
 
+from mmpose_medsapiens.conversion.command_line import add_output_arguments, run_conversion
 from mmpose_medsapiens.conversion.readers.aariz import GROUND_TRUTHS, MAPPING_CSV, convert_aariz
-from mmpose_medsapiens.conversion.release_layout import IMAGE_MODES, IMAGES_DIR, summary_lines
 
 
 def parse_args(argv=None):
@@ -22,22 +21,14 @@ def parse_args(argv=None):
     parser.add_argument('out_dir', help='data root to write')
     parser.add_argument('--ground-truth', choices=GROUND_TRUTHS, default='mean',
                         help='annotator whose landmarks are used (default: mean of both)')
-    parser.add_argument('--images', choices=IMAGE_MODES, default='symlink',
-                        help=f'how images go into OUT_DIR/{IMAGES_DIR} (default: symlink)')
-    parser.add_argument('--overwrite', action='store_true', help='replace existing files')
+    add_output_arguments(parser)
     return parser.parse_args(argv)
 
 
 def main(argv=None):
     args = parse_args(argv)
-    try:
-        paths = convert_aariz(args.root, args.out_dir, args.ground_truth, args.images,
-                              args.overwrite)
-    except (ValueError, OSError) as e:
-        sys.exit(f'error: {e}')
-    for line in summary_lines(paths):
-        print(line)
-    return paths
+    return run_conversion(lambda: convert_aariz(args.root, args.out_dir, args.ground_truth,
+                                                args.images, args.overwrite))
 
 
 if __name__ == '__main__':

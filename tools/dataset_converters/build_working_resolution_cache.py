@@ -30,10 +30,10 @@ Usage:
         [--cfg-options KEY=VALUE ...]
 """
 import argparse
-import sys
 
 from mmengine.config import Config, DictAction
 
+from mmpose_medsapiens.conversion.command_line import run_conversion
 from mmpose_medsapiens.conversion.working_resolution_cache import (CACHE_SPLITS, build_cache,
                                                                    cache_summary_lines)
 
@@ -56,16 +56,16 @@ def parse_args(argv=None):
 
 def main(argv=None):
     args = parse_args(argv)
-    try:
+
+    def build():
         cfg = Config.fromfile(args.config)
         if args.cfg_options:
             cfg.merge_from_dict(args.cfg_options)
-        results = build_cache(cfg, args.out_root, args.split, args.margin, args.overwrite)
-    except (ValueError, TypeError, OSError) as e:
-        sys.exit(f'error: {e}')
-    for line in cache_summary_lines(results, args.out_root):
-        print(line)
-    return results
+        return build_cache(cfg, args.out_root, args.split, args.margin, args.overwrite)
+
+    # TypeError: a config whose dataloaders the cache cannot follow.
+    return run_conversion(build, lambda results: cache_summary_lines(results, args.out_root),
+                          errors=(ValueError, TypeError, OSError))
 
 
 if __name__ == '__main__':

@@ -11,10 +11,9 @@ Usage:
         [--val-count 50] [--test-count 50] [--seed 2023] [--overwrite]
 """
 import argparse
-import sys
 
+from mmpose_medsapiens.conversion.command_line import add_output_arguments, run_conversion
 from mmpose_medsapiens.conversion.readers.cldetection2023 import convert_cldetection2023
-from mmpose_medsapiens.conversion.release_layout import summary_lines
 
 
 def parse_args(argv=None):
@@ -26,21 +25,15 @@ def parse_args(argv=None):
     parser.add_argument('--test-count', type=int, default=50)
     parser.add_argument('--seed', type=int, default=2023,
                         help="seed of the split (default: the official baseline's)")
-    parser.add_argument('--overwrite', action='store_true', help='replace existing files')
+    add_output_arguments(parser, with_images=False)
     return parser.parse_args(argv)
 
 
 def main(argv=None):
     args = parse_args(argv)
-    try:
-        paths = convert_cldetection2023(args.stack, args.ground_truth, args.out_dir,
-                                        args.val_count, args.test_count, args.seed,
-                                        args.overwrite)
-    except (ValueError, OSError) as e:
-        sys.exit(f'error: {e}')
-    for line in summary_lines(paths):
-        print(line)
-    return paths
+    return run_conversion(lambda: convert_cldetection2023(
+        args.stack, args.ground_truth, args.out_dir, args.val_count, args.test_count, args.seed,
+        args.overwrite))
 
 
 if __name__ == '__main__':

@@ -12,8 +12,8 @@ Usage:
         [--calc-unit {cm,mm}] [--spacing-tolerance 0.05] [--overwrite]
 """
 import argparse
-import sys
 
+from mmpose_medsapiens.conversion.command_line import add_output_arguments, run_conversion
 from mmpose_medsapiens.conversion.readers.echonet_lvh import (CSV_NAME, MM_PER_UNIT,
                                                               convert_echonet_lvh,
                                                               echonet_lvh_summary)
@@ -27,19 +27,16 @@ def parse_args(argv=None):
                         help='unit of CalcValue (default: cm)')
     parser.add_argument('--spacing-tolerance', type=float, default=0.05,
                         help='how far the three lines\' spacings may differ (default 0.05)')
-    parser.add_argument('--overwrite', action='store_true', help='replace existing files')
+    add_output_arguments(parser, with_images=False)
     return parser.parse_args(argv)
 
 
 def main(argv=None):
     args = parse_args(argv)
-    try:
-        paths, skipped = convert_echonet_lvh(args.root, args.out_dir, args.calc_unit,
-                                             args.spacing_tolerance, args.overwrite)
-    except (ValueError, OSError) as e:
-        sys.exit(f'error: {e}')
-    for line in echonet_lvh_summary(paths, skipped):
-        print(line)
+    paths, _ = run_conversion(
+        lambda: convert_echonet_lvh(args.root, args.out_dir, args.calc_unit,
+                                    args.spacing_tolerance, args.overwrite),
+        lambda result: echonet_lvh_summary(*result))
     return paths
 
 

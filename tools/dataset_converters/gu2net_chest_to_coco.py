@@ -11,11 +11,10 @@ Usage:
         [--split-sizes 195 34 50] [--images {symlink,copy}] [--overwrite]
 """
 import argparse
-import sys
 
+from mmpose_medsapiens.conversion.command_line import add_output_arguments, run_conversion
 from mmpose_medsapiens.conversion.readers.gu2net_chest import (GU2NET_EXCLUDE, GU2NET_SPLIT_SIZES,
                                                                convert_gu2net_chest)
-from mmpose_medsapiens.conversion.release_layout import IMAGE_MODES, IMAGES_DIR, summary_lines
 
 
 def parse_args(argv=None):
@@ -31,23 +30,15 @@ def parse_args(argv=None):
                         metavar=('TRAIN', 'VAL', 'TEST'),
                         help='image counts of the sorted split (default: 195 34 50)')
     # No validation draw: GU2Net's split has its own validation part.
-    parser.add_argument('--images', choices=IMAGE_MODES, default='symlink',
-                        help=f'how images go into OUT_DIR/{IMAGES_DIR} (default: symlink)')
-    parser.add_argument('--overwrite', action='store_true', help='replace existing files')
+    add_output_arguments(parser)
     return parser.parse_args(argv)
 
 
 def main(argv=None):
     args = parse_args(argv)
-    try:
-        paths = convert_gu2net_chest(args.root, args.out_dir, args.images_dir, args.labels_dir,
-                                     args.exclude, args.split_sizes, args.images,
-                                     args.overwrite)
-    except (ValueError, OSError) as e:
-        sys.exit(f'error: {e}')
-    for line in summary_lines(paths):
-        print(line)
-    return paths
+    return run_conversion(lambda: convert_gu2net_chest(
+        args.root, args.out_dir, args.images_dir, args.labels_dir, args.exclude,
+        args.split_sizes, args.images, args.overwrite))
 
 
 if __name__ == '__main__':

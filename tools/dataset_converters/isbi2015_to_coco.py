@@ -11,12 +11,12 @@ Usage:
         [--images {symlink,copy}] [--allow-incomplete] [--overwrite]
 """
 import argparse
-import sys
 
+from mmpose_medsapiens.conversion.command_line import (add_output_arguments,
+                                                       add_validation_draw_arguments,
+                                                       run_conversion)
 from mmpose_medsapiens.conversion.readers.isbi2015 import (GROUND_TRUTHS, TEST_SPLITS, VAL_SPLITS,
                                                            convert_isbi2015)
-from mmpose_medsapiens.conversion.release_layout import (DEFAULT_VAL_FRACTION, IMAGE_MODES,
-                                                         IMAGES_DIR, summary_lines)
 
 
 def parse_args(argv=None):
@@ -31,16 +31,8 @@ def parse_args(argv=None):
     parser.add_argument('--val-split', choices=VAL_SPLITS, default='train',
                         help='train (default: a seeded draw from TrainingData) or a challenge '
                         'test split not used as test')
-    group = parser.add_mutually_exclusive_group()
-    group.add_argument('--val-fraction', type=float, default=None,
-                       help='share of the TrainingData images drawn as validation (default: '
-                       f'{DEFAULT_VAL_FRACTION:g})')
-    group.add_argument('--val-count', type=int, default=None,
-                       help='number of the TrainingData images drawn as validation')
-    parser.add_argument('--seed', type=int, default=0, help='seed of the validation draw')
-    parser.add_argument('--images', choices=IMAGE_MODES, default='symlink',
-                        help=f'how images go into OUT_DIR/{IMAGES_DIR} (default: symlink)')
-    parser.add_argument('--overwrite', action='store_true', help='replace existing files')
+    add_validation_draw_arguments(parser, 'the TrainingData images')
+    add_output_arguments(parser)
     parser.add_argument('--allow-incomplete', action='store_true',
                         help='convert the images present instead of requiring all 400')
     return parser.parse_args(argv)
@@ -48,15 +40,10 @@ def parse_args(argv=None):
 
 def main(argv=None):
     args = parse_args(argv)
-    try:
-        paths = convert_isbi2015(args.root, args.out_dir, args.ground_truth, args.test_split,
-                                 args.val_split, args.val_fraction, args.val_count, args.seed,
-                                 args.images, args.allow_incomplete, args.overwrite)
-    except (ValueError, OSError) as e:
-        sys.exit(f'error: {e}')
-    for line in summary_lines(paths):
-        print(line)
-    return paths
+    return run_conversion(lambda: convert_isbi2015(
+        args.root, args.out_dir, args.ground_truth, args.test_split, args.val_split,
+        args.val_fraction, args.val_count, args.seed, args.images, args.allow_incomplete,
+        args.overwrite))
 
 
 if __name__ == '__main__':

@@ -25,12 +25,13 @@ landmark; ``--on-error skip`` leaves those files out and lists them. A label
 used twice is never resolved by guessing which occurrence is right.
 """
 import argparse
-import sys
 
+from mmpose_medsapiens.conversion.command_line import (add_output_arguments,
+                                                       add_validation_draw_arguments,
+                                                       run_conversion)
 from mmpose_medsapiens.conversion.readers.labelme import (convert_labelme, labelme_summary,
                                                           read_names)
-from mmpose_medsapiens.conversion.release_layout import (DEFAULT_VAL_FRACTION, IMAGE_MODES,
-                                                         IMAGES_DIR, RELEASE_SPLITS)
+from mmpose_medsapiens.conversion.release_layout import RELEASE_SPLITS
 
 
 def parse_args(argv=None):
@@ -45,16 +46,8 @@ def parse_args(argv=None):
     group = parser.add_mutually_exclusive_group(required=True)
     group.add_argument('--names', help='landmark names in order, comma-separated')
     group.add_argument('--names-file', help='text file with one landmark name per line')
-    group = parser.add_mutually_exclusive_group()
-    group.add_argument('--val-fraction', type=float, default=None,
-                       help='share of the training files drawn as validation (default: '
-                       f'{DEFAULT_VAL_FRACTION:g}; 0: no validation split)')
-    group.add_argument('--val-count', type=int, default=None,
-                       help='number of the training files drawn as validation')
-    parser.add_argument('--seed', type=int, default=0, help='seed of the validation draw')
-    parser.add_argument('--images', choices=IMAGE_MODES, default='symlink',
-                        help=f'how images go into OUT_DIR/{IMAGES_DIR} (default: symlink)')
-    parser.add_argument('--overwrite', action='store_true', help='replace existing files')
+    add_validation_draw_arguments(parser, 'the training files')
+    add_output_arguments(parser)
     parser.add_argument('--category', default='landmarks', help='category name')
     parser.add_argument('--img-root', default=None,
                         help='where to look for <JSON stem>.<ext> when imagePath does not '
@@ -74,17 +67,13 @@ def parse_args(argv=None):
 def main(argv=None):
     args = parse_args(argv)
     report = {}
-    try:
-        names = read_names(args.names, args.names_file)
-        paths = convert_labelme(args.inputs, args.out_dir, args.set_name, names, args.split,
+    return run_conversion(
+        lambda: convert_labelme(args.inputs, args.out_dir, args.set_name,
+                                read_names(args.names, args.names_file), args.split,
                                 args.category, args.img_root, args.spacing, args.overwrite,
                                 args.on_error, args.ground_truth, args.val_fraction,
-                                args.val_count, args.seed, args.images, report)
-    except (ValueError, OSError) as e:
-        sys.exit(f'error: {e}')
-    for line in labelme_summary(paths, report):
-        print(line)
-    return paths
+                                args.val_count, args.seed, args.images, report),
+        lambda paths: labelme_summary(paths, report))
 
 
 if __name__ == '__main__':

@@ -15,12 +15,12 @@ Usage:
         [--images {symlink,copy}] [--overwrite]
 """
 import argparse
-import sys
 
+from mmpose_medsapiens.conversion.command_line import (add_output_arguments,
+                                                       add_validation_draw_arguments,
+                                                       run_conversion)
 from mmpose_medsapiens.conversion.readers.payer_hand import (CV_SETS, IMAGE_EXTS,
                                                              convert_payer_hand, payer_hand_summary)
-from mmpose_medsapiens.conversion.release_layout import (DEFAULT_VAL_FRACTION, IMAGE_MODES,
-                                                         IMAGES_DIR)
 
 
 def parse_args(argv=None):
@@ -39,16 +39,8 @@ def parse_args(argv=None):
     parser.add_argument('--split-folders', nargs='+', default=None, metavar='SPLIT=DIR',
                         help='instead of split files: train=DIR [val=DIR] test=DIR, each split '
                         'being the images of its folder')
-    group = parser.add_mutually_exclusive_group()
-    group.add_argument('--val-fraction', type=float, default=None,
-                       help='share of the training ids drawn as validation (default: '
-                       f'{DEFAULT_VAL_FRACTION:g})')
-    group.add_argument('--val-count', type=int, default=None,
-                       help='number of the training ids drawn as validation')
-    parser.add_argument('--seed', type=int, default=0, help='seed of the validation draw')
-    parser.add_argument('--images', choices=IMAGE_MODES, default='symlink',
-                        help=f'how images go into OUT_DIR/{IMAGES_DIR} (default: symlink)')
-    parser.add_argument('--overwrite', action='store_true', help='replace existing files')
+    add_validation_draw_arguments(parser, 'the training ids')
+    add_output_arguments(parser)
     parser.add_argument('--skip-missing-images', action='store_true',
                         help='leave out (and list) split ids without an image instead of stopping')
     parser.add_argument('--image-ext', choices=('auto', ) + IMAGE_EXTS, default='auto',
@@ -66,16 +58,12 @@ def parse_args(argv=None):
 def main(argv=None):
     args = parse_args(argv)
     report = {}
-    try:
-        paths = convert_payer_hand(args.root, args.out_dir, args.images_dir, args.cv_set,
+    return run_conversion(
+        lambda: convert_payer_hand(args.root, args.out_dir, args.images_dir, args.cv_set,
                                    args.split_dir, args.split_folders, args.csv,
                                    args.val_fraction, args.val_count, args.seed, args.image_ext,
-                                   args.skip_missing_images, args.images, args.overwrite, report)
-    except (ValueError, OSError) as e:
-        sys.exit(f'error: {e}')
-    for line in payer_hand_summary(paths, report):
-        print(line)
-    return paths
+                                   args.skip_missing_images, args.images, args.overwrite, report),
+        lambda paths: payer_hand_summary(paths, report))
 
 
 if __name__ == '__main__':
