@@ -1,4 +1,3 @@
-# Copyright (c) OpenMMLab. All rights reserved.
 """Procedural generator of a small synthetic cephalogram-like dataset.
 
 The generator draws a stylised lateral skull X-ray (face to the right) and

@@ -1,4 +1,3 @@
-# Copyright (c) OpenMMLab. All rights reserved.
 """Synthetic cephalogram generator: determinism, release layout, landmarks."""
 import json
 import os
