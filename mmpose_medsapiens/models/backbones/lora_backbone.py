@@ -29,7 +29,10 @@ class LoRABackboneMixin:
     - ``canonical_key(key)``: a checkpoint key of any published layout to
       this backbone's name;
     - ``read_base_state(filename, prefix)``: the backbone tensors of a
-      checkpoint file, named and shaped for this backbone.
+      checkpoint file, named and shaped for this backbone;
+    - ``load_pretrained(filename, prefix)``: load a published checkpoint
+      into this backbone, all or error (what ``init_cfg`` of type
+      ``Pretrained`` runs).
     """
 
     lora_targets_hint = ''
@@ -42,6 +45,23 @@ class LoRABackboneMixin:
 
     def read_base_state(self, filename: str, prefix: Optional[str] = None) -> dict:
         raise NotImplementedError
+
+    def load_pretrained(self, filename: str, prefix: Optional[str] = None) -> dict:
+        raise NotImplementedError
+
+    def init_weights(self):
+        """Load ``init_cfg=dict(type='Pretrained', checkpoint=...)``, all or error.
+
+        The loading is :meth:`load_pretrained`'s; other ``init_cfg`` types
+        behave as in the base class, and without ``init_cfg`` the weights stay
+        at the constructor's random init.
+        """
+        if isinstance(self.init_cfg, dict) and self.init_cfg.get('type') == 'Pretrained':
+            self.load_pretrained(self.init_cfg['checkpoint'], prefix=self.init_cfg.get('prefix'))
+            self._is_init = True
+        else:
+            super().init_weights()
+        self._log_parameter_count()
 
     # ------------------------------------------------------------------ LoRA
     def _add_lora(self, lora: dict) -> None:

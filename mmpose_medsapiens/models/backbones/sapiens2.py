@@ -266,6 +266,10 @@ class Sapiens2ViT(LoRABackboneMixin, BaseModule):
     def read_base_state(self, filename: str, prefix: Optional[str] = None) -> dict:
         return read_sapiens2_state(filename, prefix)
 
+    def load_pretrained(self, filename: str, prefix: Optional[str] = None) -> dict:
+        """The published layouts of ``sapiens2_checkpoint``, every tensor or an error."""
+        return load_sapiens2_checkpoint(self, filename, prefix=prefix)
+
     # --------------------------------------------------------------- forward
     def forward(self, x: torch.Tensor) -> tuple:
         """Features of ``x`` ``(B, C_in, H, W)``; a tuple with one entry per out index."""
@@ -320,21 +324,6 @@ class Sapiens2ViT(LoRABackboneMixin, BaseModule):
             trunc_normal_(self.tokenizer.local_pos_embed, std=0.02)
             trunc_normal_(self.tokenizer.w_cls, std=0.02)
         self.rope_embed.reset_periods()
-
-    def init_weights(self):
-        """Load ``init_cfg=dict(type='Pretrained', checkpoint=...)``, all or error.
-
-        See ``sapiens2_checkpoint`` for the layouts; other ``init_cfg`` types
-        behave as in mmengine. Without ``init_cfg`` the weights stay at the
-        random init of the constructor.
-        """
-        if isinstance(self.init_cfg, dict) and self.init_cfg.get('type') == 'Pretrained':
-            load_sapiens2_checkpoint(self, self.init_cfg['checkpoint'],
-                                     prefix=self.init_cfg.get('prefix'))
-            self._is_init = True
-        else:
-            super().init_weights()
-        self._log_parameter_count()
 
     # -------------------------------------------------------------- freezing
     def _freeze_stages(self) -> None:

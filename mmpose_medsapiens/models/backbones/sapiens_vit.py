@@ -107,6 +107,10 @@ class SapiensViT(LoRABackboneMixin, VisionTransformer):
     def read_base_state(self, filename: str, prefix: Optional[str] = None) -> dict:
         return read_backbone_state(self, filename, prefix)
 
+    def load_pretrained(self, filename: str, prefix: Optional[str] = None) -> dict:
+        """Any of the published layouts (see ``sapiens_checkpoint``), with a key report."""
+        return load_backbone_checkpoint(self, filename, prefix=prefix)
+
     def forward(self, x: torch.Tensor) -> tuple:
         """As mmpretrain's ``VisionTransformer.forward``, with optional
         activation checkpointing around each layer."""
@@ -130,20 +134,6 @@ class SapiensViT(LoRABackboneMixin, VisionTransformer):
         return tuple(outs)
 
     # --------------------------------------------------------- weights / log
-    def init_weights(self):
-        """Load ``init_cfg=dict(type='Pretrained', checkpoint=...)`` with a key report.
-
-        Any of the published layouts loads (see ``sapiens_checkpoint``);
-        other ``init_cfg`` types behave as in mmpretrain.
-        """
-        if isinstance(self.init_cfg, dict) and self.init_cfg.get('type') == 'Pretrained':
-            load_backbone_checkpoint(self, self.init_cfg['checkpoint'],
-                                     prefix=self.init_cfg.get('prefix'))
-            self._is_init = True
-        else:
-            super().init_weights()
-        self._log_parameter_count()
-
     def resize_checkpoint_pos_embed(self, src: torch.Tensor) -> torch.Tensor:
         """Resize a checkpoint's position embedding to this model's grid.
 
